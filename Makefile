@@ -1,0 +1,64 @@
+# chorus-bot — build/test entry points (GNU make).
+#
+# Targets:
+#   make venv          create .venv (python3 -m venv), upgrade pip, pip install -e '.[test]'
+#                      (re-runs only when pyproject.toml changes; stamp: .venv/.installed)
+#   make browser       make sure a Chromium is available (scripts/ensure-browser.sh)
+#   make keyring-deps  make sure dbus-run-session + gnome-keyring-daemon exist
+#                      (scripts/ensure-keyring-deps.sh; installs via apt only as root)
+#   make test          venv + browser + keyring-deps, then pytest inside a private
+#                      D-Bus session with a throwaway GNOME keyring (scripts/with-keyring.sh)
+#                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
+#   make demo          same setup, then scripts/demo.sh inside the throwaway keyring
+#   make lint          ruff check + ruff format --check
+#   make format        ruff check --fix + ruff format
+#   make bench         venv + browser, then python -m bench
+#   make clean         remove .venv and caches/build artefacts
+#   make help          show this list
+
+SHELL := bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv browser keyring-deps test demo lint format bench clean
+
+help:
+	@sed -n '/^# Targets:/,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+browser: venv
+	@bash scripts/ensure-browser.sh
+
+keyring-deps:
+	@bash scripts/ensure-keyring-deps.sh
+
+test: venv browser keyring-deps
+	bash scripts/with-keyring.sh $(VPY) -m pytest $(PYTEST_ARGS)
+
+demo: venv browser keyring-deps
+	bash scripts/with-keyring.sh bash scripts/demo.sh
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+bench: venv browser
+	$(VPY) -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache test-results
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
