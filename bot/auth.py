@@ -1,0 +1,93 @@
+"""Where the manager's credentials and one-time codes come from.
+
+Environment first (for schedulers), then the keyring, then a prompt on a terminal. Without a
+terminal nothing prompts: a missing value raises and says how to set it. The prompt functions
+are attributes so tests and other front-ends can replace them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyotp
+
+from bot import secret_store
+from bot.errors import CredentialsMissing
+from bot.log import redactor
+from flows.models import ManagerLogin
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _ask(prompt: str) -> str:
+    return input(prompt)
+
+
+@dataclass
+class CredentialSource:
+    identifiant: str | None = None
+    interactive: bool = field(default_factory=stdin_is_terminal)
+    ask: Callable[[str], str] = _ask
+    ask_hidden: Callable[[str], str] = getpass.getpass
+
+    def manager_login(self) -> ManagerLogin:
+        identifiant = self._identifiant()
+        password = self._password(identifiant)
+        redactor.add(password)
+        return ManagerLogin(
+            identifiant=identifiant, password=password, one_time_code=self.one_time_code
+        )
+
+    def _identifiant(self) -> str:
+        if self.identifiant:
+            return self.identifiant
+        stored = secret_store.get_manager()
+        if stored is not None:
+            return stored.login
+        if self.interactive:
+            value = self.ask("Identifiant (portail DGFiP) : ").strip()
+            if value:
+                return value
+        raise CredentialsMissing(
+            "no portal identifiant is configured",
+            hint="run `chorus-bot credentials set`, "
+            "or set CHORUS_BOT_USERNAME and CHORUS_BOT_PASSWORD",
+        )
+
+    def _password(self, identifiant: str) -> str:
+        from_env = os.environ.get("CHORUS_BOT_PASSWORD")
+        if from_env:
+            return from_env
+        stored = secret_store.get_manager()
+        if stored is not None and stored.login == identifiant:
+            return stored.password
+        if self.interactive:
+            value = self.ask_hidden(f"Mot de passe pour {identifiant} : ")
+            if value:
+                return value
+        raise CredentialsMissing(
+            f"no portal password is stored for {identifiant}",
+            hint="run `chorus-bot credentials set` on a terminal, or set CHORUS_BOT_PASSWORD",
+        )
+
+    def one_time_code(self) -> str:
+        """A TOTP code from the stored secret, else a code typed on the terminal."""
+        stored = secret_store.get_totp_secret()
+        if stored is not None:
+            code = pyotp.TOTP(stored.password).now()
+        elif self.interactive:
+            code = self.ask("Code de vérification (6 chiffres) : ").strip()
+        else:
+            raise CredentialsMissing(
+                "the portal asks for a one-time code, no TOTP secret is stored "
+                "and nobody can type one",
+                hint="run `chorus-bot credentials set --totp` with the authenticator secret",
+            )
+        redactor.add(code)
+        return code

@@ -1,0 +1,221 @@
+"""Finding a browser, running one, and keeping what a failed run needs for diagnosis."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from loguru import logger
+
+from bot.config import Settings
+from bot.errors import BrowserError, ChorusBotError, UsageError
+from bot.hosts import page_guard
+from bot.log import redactor
+
+# Flags that keep a headless Chromium quiet on closed networks and inside containers.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_WELL_KNOWN_PATHS = (
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+    r"C:\Program Files (x86)\Google\Chrome\Application\chrome.exe",
+)
+
+
+def find_browser(explicit: str | None, playwright_chromium_path: str | None) -> str | None:
+    """The executable to launch; None means Playwright's own Chromium.
+
+    Order: --browser / CHORUS_BOT_BROWSER, Playwright's Chromium, a system Chromium or Chrome.
+    """
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise UsageError(
+                f"browser {explicit!r} is not an executable file",
+                hint="give the path of a Chromium or Chrome executable to --browser",
+            )
+        return str(path)
+    if playwright_chromium_path and Path(playwright_chromium_path).is_file():
+        return None
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    for candidate in _WELL_KNOWN_PATHS:
+        if Path(candidate).is_file():
+            return candidate
+    raise BrowserError(
+        "no Chromium or Chrome browser found",
+        hint="run `playwright install chromium`, install chromium with your package manager, "
+        "or pass --browser PATH",
+    )
+
+
+def _sanitized_html(html: str) -> str:
+    # Typed or displayed values live in value attributes and textareas: drop them all.
+    html = re.sub(
+        r"(<input\b[^>]*?)\svalue\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)",
+        r"\1",
+        html,
+        flags=re.IGNORECASE,
+    )
+    html = re.sub(
+        r"(<textarea\b[^>]*>).*?(</textarea>)", r"\1\2", html, flags=re.IGNORECASE | re.DOTALL
+    )
+    return redactor.redact(html)
+
+
+class BrowserRun:
+    """A browser for one command, with a run folder kept on failure (or with --trace)."""
+
+    def __init__(self, settings: Settings, label: str) -> None:
+        self.settings = settings
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        self.run_dir = settings.runs_dir / f"{stamp}-{label}"
+        self._playwright = None
+        self._browser = None
+        self._context = None
+        self._tracing = False
+        self.session = None
+
+    def __enter__(self) -> BrowserRun:
+        # Imported here so that commands without a browser start fast.
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+
+        from flows.session import PortalSession
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run_dir, 0o700)
+        self._playwright = sync_playwright().start()
+        try:
+            chromium = self._playwright.chromium
+            executable = find_browser(self.settings.browser, chromium.executable_path)
+            logger.debug("browser: {}", executable or "Playwright's Chromium")
+            self._browser = chromium.launch(
+                executable_path=executable,
+                headless=not self.settings.headed,
+                args=CHROMIUM_ARGS,
+            )
+            self._context = self._browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
+            page = self._context.new_page()
+        except PlaywrightError as error:
+            self.close()
+            raise BrowserError(
+                f"the browser did not start: {str(error).splitlines()[0]}",
+                step="browser start",
+                hint="check the browser with --browser PATH, or run `playwright install chromium`",
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+        self.session = PortalSession(
+            page,
+            timeout_ms=self.settings.timeout_ms,
+            host_guard=page_guard(self.settings.allow_hosts),
+        )
+        return self
+
+    def start_trace(self) -> None:
+        """Only after login: a trace records every typed value."""
+        if self._context is not None and not self._tracing:
+            self._context.tracing.start(screenshots=True, snapshots=True)
+            self._tracing = True
+
+    def stop_trace(self) -> None:
+        """Before the reset click: the new password must never be in a trace."""
+        if self._context is not None and self._tracing:
+            self._tracing = False
+            try:
+                self._context.tracing.stop(path=self.run_dir / "trace.zip")
+            except Exception as error:  # a dead browser cannot hand its trace over
+                logger.debug("trace not saved: {}", type(error).__name__)
+
+    def save_diagnosis(self, error: BaseException) -> None:
+        """The failing step, its URL, a masked screenshot and the page without input values."""
+        session = self.session
+        step = getattr(error, "step", None) or (session.current_step if session else None)
+        url = session.url if session else ""
+        message = error.one_line() if isinstance(error, ChorusBotError) else type(error).__name__
+        (self.run_dir / "failure.json").write_text(
+            redactor.redact(
+                json.dumps(
+                    {"step": step, "url": url, "error": message}, ensure_ascii=False, indent=2
+                )
+            ),
+            encoding="utf-8",
+        )
+        self.stop_trace()
+        if session is None:
+            return
+        try:
+            self._screenshot(session.page)
+            html = session.page.content()
+            (self.run_dir / "page.html").write_text(_sanitized_html(html), encoding="utf-8")
+        except Exception as failure:  # the browser may be the thing that failed
+            logger.debug("no screenshot or page saved: {}", type(failure).__name__)
+
+    def _screenshot(self, page) -> None:
+        from flows.pages.reset_result import NewPasswordScreen
+
+        masks = [page.locator("input[type=password]"), *NewPasswordScreen(page).password_locators()]
+        masks += [page.get_by_text(secret) for secret in redactor.known()]
+        page.screenshot(
+            path=self.run_dir / "screenshot.png", mask=masks, full_page=True, timeout=5000
+        )
+
+    def keep(self) -> bool:
+        return self.run_dir.exists() and any(self.run_dir.iterdir())
+
+    def close(self) -> None:
+        for closer in (
+            lambda: self._context and self._context.close(),
+            lambda: self._browser and self._browser.close(),
+            lambda: self._playwright and self._playwright.stop(),
+        ):
+            try:
+                closer()
+            except Exception as error:  # closing a crashed browser raises; nothing to save
+                logger.debug("while closing the browser: {}", type(error).__name__)
+        self._context = self._browser = self._playwright = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self.save_diagnosis(exc)
+            if isinstance(exc, ChorusBotError):
+                exc.run_dir = str(self.run_dir)
+        elif self.settings.trace:
+            self.stop_trace()
+        else:
+            self._discard_trace()
+        self.close()
+        if exc is None and not self.settings.trace:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif exc is None:
+            logger.info("run folder kept (--trace): {}", self.run_dir)
+
+    def _discard_trace(self) -> None:
+        if self._context is not None and self._tracing:
+            self._tracing = False
+            try:
+                self._context.tracing.stop()
+            except Exception:
+                logger.debug("trace discard failed")

@@ -1,0 +1,472 @@
+"""The `chorus-bot` command. Commands parse, build settings, call bot.jobs, and print.
+
+Only this module turns errors into messages and exit codes. CHORUS_BOT_DEBUG=1 re-raises them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.config import DEFAULT_PORTAL_URL, Settings, build_settings, config_file
+from bot.errors import (
+    ChorusBotError,
+    CredentialsMissing,
+    Interrupted,
+    PasswordRescued,
+    UsageError,
+)
+
+app = typer.Typer(
+    name="chorus-bot",
+    help="Reads and resets the Chorus Pro technical user's password through the DGFiP portal, "
+    "and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; 2 bad usage or input; "
+    "3 expires within the warning window (check); 4 expired (check); 5 new password saved "
+    "to a rescue file (reset); 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+credentials_app = typer.Typer(
+    help="The portal manager's credentials, kept in the keyring.", no_args_is_help=True
+)
+secret_app = typer.Typer(
+    help="The technical users' credentials kept in the keyring.", no_args_is_help=True
+)
+config_app = typer.Typer(help="The configuration file (non-secret defaults).", no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(secret_app, name="secret")
+app.add_typer(config_app, name="config")
+
+# Options shared by the commands that drive the portal.
+Structure = Annotated[
+    str, typer.Option("--structure", "-s", help="The structure's SIRET (14 digits).")
+]
+PortalUrl = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Portal start page (env CHORUS_BOT_PORTAL_URL; default {DEFAULT_PORTAL_URL})."
+    ),
+]
+Headed = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
+Timeout = Annotated[
+    float | None, typer.Option(help="Seconds to wait for each page element (default 30).")
+]
+Browser = Annotated[
+    str | None,
+    typer.Option("--browser", help="Chromium or Chrome executable (env CHORUS_BOT_BROWSER)."),
+]
+AllowHost = Annotated[
+    list[str] | None,
+    typer.Option("--allow-host", help="Also trust this https host for the portal (repeatable)."),
+]
+Trace = Annotated[
+    bool, typer.Option("--trace", help="Keep the run folder (trace, screenshot) on success too.")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _settings(**options: Any) -> Settings:
+    settings = build_settings(**options)
+    from bot import log
+
+    log.configure(verbose=settings.verbose, log_file=settings.log_file)
+    return settings
+
+
+def _credential_source(settings: Settings):
+    from bot.auth import CredentialSource
+
+    return CredentialSource(identifiant=settings.identifiant)
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _fr(moment) -> str:
+    return f"{moment:%d/%m/%Y %H:%M:%S} (Europe/Paris)"
+
+
+# --- check / reset -------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: chorus-bot check --structure 25900096600020 --warn-days 45")
+def check(
+    structure: Structure,
+    warn_days: Annotated[
+        int | None,
+        typer.Option(help="Exit 3 when the password expires within this many days (default 30)."),
+    ] = None,
+    as_json: AsJson = False,
+    portal_url: PortalUrl = None,
+    headed: Headed = False,
+    timeout: Timeout = None,
+    browser: Browser = None,
+    allow_host: AllowHost = None,
+    trace: Trace = False,
+    verbose: Verbose = False,
+) -> None:
+    """Read the technical login and the password's expiry date. Changes nothing."""
+    settings = _settings(
+        warn_days=warn_days,
+        portal_url=portal_url,
+        headed=headed,
+        timeout=timeout,
+        browser=browser,
+        allow_hosts=allow_host,
+        trace=trace,
+        verbose=verbose,
+    )
+    from bot import jobs
+
+    report = jobs.check(settings, structure, _credential_source(settings))
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        status = report.status
+        typer.echo(f"Structure {status.siret}")
+        typer.echo(f"  Technical user : {status.login}")
+        typer.echo(f"  Expires        : {_fr(status.expires_at)}")
+        state = {
+            "ok": "OK",
+            "expires-soon": f"EXPIRES SOON (within {report.warn_days} days)",
+            "expired": "EXPIRED",
+        }
+        typer.echo(f"  Days left      : {report.days_left} — {state[report.state]}")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command(
+    epilog="Examples: chorus-bot reset --structure 25900096600020 --dry-run ; "
+    "chorus-bot reset --structure 25900096600020"
+)
+def reset(
+    structure: Structure,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only read the expiry date, like `check`.")
+    ] = False,
+    within_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Reset only when the password expires within this many days (default 90)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Reset even if the expiry is far away.")
+    ] = False,
+    portal_url: PortalUrl = None,
+    headed: Headed = False,
+    timeout: Timeout = None,
+    browser: Browser = None,
+    allow_host: AllowHost = None,
+    trace: Trace = False,
+    verbose: Verbose = False,
+) -> None:
+    """Reset the technical user's password and store the new one in the keyring.
+
+    The new password is never printed: read it with `chorus-bot secret show`.
+    """
+    settings = _settings(
+        within_days=within_days,
+        portal_url=portal_url,
+        headed=headed,
+        timeout=timeout,
+        browser=browser,
+        allow_hosts=allow_host,
+        trace=trace,
+        verbose=verbose,
+    )
+    from bot import jobs
+
+    report = jobs.reset(
+        settings, structure, _credential_source(settings), dry_run=dry_run, force=force
+    )
+    before = report.before
+    typer.echo(f"Structure {report.siret}")
+    typer.echo(f"  Technical user : {before.login}")
+    if report.action == "dry-run":
+        typer.echo(f"  Expires        : {_fr(before.expires_at)}, in {before.days_left()} days")
+        typer.echo("  Dry run: nothing was changed.")
+    elif report.action == "skipped":
+        typer.echo(f"  Expires        : {_fr(before.expires_at)}, in {before.days_left()} days")
+        typer.echo(
+            f"  Not reset: the password expires in more than {settings.within_days} days "
+            "(--force resets anyway)."
+        )
+    else:
+        assert report.after is not None
+        typer.echo(f"  Old expiry     : {_fr(before.expires_at)}")
+        typer.echo(f"  New expiry     : {_fr(report.after.expires_at)}")
+        typer.echo(
+            f"  New password stored in the keyring: service {report.stored_in!r}, "
+            f"username {report.after.login!r}"
+        )
+        typer.echo(f"  Read it with   : chorus-bot secret show --structure {report.siret}")
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+def _read_secret_from_stdin(what: str) -> str:
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise UsageError(f"no {what} on standard input")
+    return value
+
+
+@credentials_app.command(
+    "set", epilog="Example: chorus-bot credentials set --identifiant claire.martin"
+)
+def credentials_set(
+    identifiant: Annotated[
+        str | None,
+        typer.Option(help="Portal identifiant (left part of the e-mail, or the -xt id)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the secret from standard input (for scripts)."),
+    ] = False,
+    totp: Annotated[
+        bool,
+        typer.Option(
+            "--totp", help="Store the authenticator (TOTP) secret instead of the password."
+        ),
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden."""
+    settings = _settings(identifiant=identifiant, verbose=verbose)
+    from bot import secret_store
+    from bot.auth import stdin_is_terminal
+
+    identifiant = settings.identifiant
+    if not identifiant:
+        existing = secret_store.get_manager()
+        identifiant = existing.login if existing else None
+    if not identifiant:
+        if not stdin_is_terminal():
+            raise CredentialsMissing("no identifiant given", hint="pass --identifiant")
+        identifiant = typer.prompt("Identifiant (portail DGFiP)").strip()
+    what = "TOTP secret" if totp else "password"
+    if password_stdin or not stdin_is_terminal():
+        secret = _read_secret_from_stdin(what)
+    else:
+        secret = typer.prompt(
+            f"{what.capitalize()} for {identifiant}", hide_input=True, confirmation_prompt=not totp
+        )
+    if totp:
+        import binascii
+
+        import pyotp
+
+        secret = secret.replace(" ", "").upper()
+        try:
+            pyotp.TOTP(secret).now()
+        except (binascii.Error, ValueError):
+            raise UsageError(
+                "the TOTP secret is not valid base32", hint="copy it again from the portal"
+            ) from None
+        secret_store.set_totp_secret(identifiant, secret)
+        typer.echo(
+            f"TOTP secret stored in the keyring: service {secret_store.TOTP_SERVICE!r}, "
+            f"username {identifiant!r}"
+        )
+        return
+    secret_store.set_manager(identifiant, secret)
+    typer.echo(
+        f"Password stored in the keyring: service {secret_store.PORTAL_SERVICE!r}, "
+        f"username {identifiant!r}"
+    )
+
+
+@credentials_app.command("show", epilog="Example: chorus-bot credentials show")
+def credentials_show(verbose: Verbose = False) -> None:
+    """Name the identifiant configured and where its password is. Never shows the password."""
+    settings = _settings(verbose=verbose)
+    from bot import secret_store
+
+    stored = secret_store.get_manager()
+    typer.echo(f"Keyring backend : {secret_store.backend_name()}")
+    if settings.identifiant:
+        typer.echo(
+            f"Identifiant     : {settings.identifiant} (from {settings.sources['identifiant']})"
+        )
+    if stored:
+        typer.echo(
+            f"Stored password : yes, for {stored.login!r} (service {secret_store.PORTAL_SERVICE!r})"
+        )
+    else:
+        typer.echo("Stored password : none (run `chorus-bot credentials set`)")
+    totp = secret_store.get_totp_secret()
+    typer.echo(f"TOTP secret     : {'yes, for ' + repr(totp.login) if totp else 'none'}")
+
+
+@credentials_app.command("delete", epilog="Example: chorus-bot credentials delete")
+def credentials_delete(verbose: Verbose = False) -> None:
+    """Delete the portal manager's password (and TOTP secret) from the keyring."""
+    _settings(verbose=verbose)
+    from bot import secret_store
+
+    removed = secret_store.delete_manager()
+    removed_totp = secret_store._delete(secret_store.TOTP_SERVICE)
+    typer.echo("Deleted." if removed or removed_totp else "Nothing was stored.")
+
+
+# --- secret / recover / history / config ---------------------------------------------------
+
+
+@secret_app.command(
+    "show", epilog="Example: chorus-bot secret show --structure 25900096600020 --json"
+)
+def secret_show(structure: Structure, as_json: AsJson = False, verbose: Verbose = False) -> None:
+    """Print the stored technical login and password, for pasting into the connector."""
+    _settings(verbose=verbose)
+    from bot import secret_store
+    from bot.siret import parse_siret
+
+    siret = parse_siret(structure)
+    stored = secret_store.get_technical(siret)
+    if stored is None:
+        raise CredentialsMissing(
+            f"no technical password is stored for {siret}",
+            hint=f"run `chorus-bot reset --structure {siret}` first",
+        )
+    if as_json:
+        _echo_json({"structure": siret, "login": stored.login, "password": stored.password})
+    else:
+        typer.echo(f"Technical user : {stored.login}")
+        typer.echo(f"Password       : {stored.password}")
+
+
+@app.command(epilog="Example: chorus-bot recover")
+def recover(verbose: Verbose = False) -> None:
+    """Store passwords left in rescue files into the keyring, verify, and delete the files."""
+    settings = _settings(verbose=verbose)
+    from bot import secret_store
+    from bot.rescue import list_rescues
+
+    rescues = list_rescues(settings.state_dir)
+    if not rescues:
+        typer.echo("No rescue file: nothing to recover.")
+        return
+    for rescue in rescues:
+        from bot.log import redactor
+
+        redactor.add(rescue.password)
+        secret_store.store_new_technical(rescue.siret, rescue.login, rescue.password)
+        rescue.path.unlink()
+        typer.echo(
+            f"Recovered {rescue.siret} ({rescue.login}) into the keyring; deleted {rescue.path}"
+        )
+
+
+@app.command(epilog="Example: chorus-bot history --json")
+def history(as_json: AsJson = False, verbose: Verbose = False) -> None:
+    """Show the audit trail: one line per run."""
+    settings = _settings(verbose=verbose)
+    from bot import audit
+
+    records = audit.read(settings.state_dir)
+    if as_json:
+        _echo_json(records)
+        return
+    if not records:
+        typer.echo("No run recorded yet.")
+    for r in records:
+        typer.echo(
+            f"{r.get('time', ''):25} {r.get('action', ''):8} {r.get('structure') or '-':14} "
+            f"{r.get('outcome', ''):12} exit {r.get('exit_code')}  {r.get('detail') or ''}".rstrip()
+        )
+
+
+@config_app.command("path", epilog="Example: chorus-bot config path")
+def config_path() -> None:
+    """Print where the configuration file is (it may not exist yet)."""
+    typer.echo(str(config_file()))
+
+
+@config_app.command("show", epilog="Example: chorus-bot config show")
+def config_show(verbose: Verbose = False) -> None:
+    """Print the effective configuration and where each value comes from. Never a secret."""
+    settings = _settings(verbose=verbose)
+    typer.echo(f"# {config_file()}")
+    for key in (
+        "identifiant",
+        "portal_url",
+        "warn_days",
+        "within_days",
+        "browser",
+        "timeout",
+        "allow_hosts",
+    ):
+        value = getattr(settings, key)
+        typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
+    typer.echo(f"# state folder: {settings.state_dir}")
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def _report(error: ChorusBotError) -> None:
+    from bot.log import redactor
+
+    typer.echo(f"chorus-bot: error: {redactor.redact(error.one_line())}", err=True)
+    if error.run_dir:
+        typer.echo(f"chorus-bot: diagnosis saved in {error.run_dir}", err=True)
+    if isinstance(error, PasswordRescued):
+        _offer_rescued_password(error)
+
+
+def _offer_rescued_password(error: PasswordRescued) -> None:
+    from bot.auth import stdin_is_terminal
+
+    path = getattr(error, "rescue_file", None)
+    if not path or not stdin_is_terminal():
+        return
+    if typer.confirm("Show the new password now, to copy it by hand?", default=False):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        typer.echo(f"Technical user : {data['login']}")
+        typer.echo(f"Password       : {data['password']}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # An exception of our own, not KeyboardInterrupt: the command's cleanup runs, the browser
+    # closes, the run folder is kept, and the exit code is the documented one.
+    name = signal.Signals(signum).name
+    raise Interrupted(f"interrupted by {name}", hint="run the command again; see the run folder")
+
+
+def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        # Standalone mode: Typer prints usage errors itself (exit 2) and exits via SystemExit.
+        app(args=argv, prog_name="chorus-bot")
+    except ChorusBotError as error:
+        if os.environ.get("CHORUS_BOT_DEBUG"):
+            raise
+        _report(error)
+        sys.exit(error.exit_code)
+    except Exception as error:
+        if os.environ.get("CHORUS_BOT_DEBUG"):
+            raise
+        from loguru import logger
+
+        from bot.log import redactor
+
+        logger.opt(exception=True).debug("unexpected error")
+        typer.echo(
+            f"chorus-bot: internal error: {type(error).__name__}: "
+            f"{redactor.redact(str(error).splitlines()[0] if str(error) else '')}. "
+            "Run again with CHORUS_BOT_DEBUG=1 for the traceback, and report it.",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,118 @@
+"""Every error chorus-bot reports. Only the CLI turns them into a message and an exit code.
+
+Exit codes (documented in the README):
+  0 OK; 1 failure (portal, browser, network, keyring); 2 bad usage or bad input;
+  3 `check`: expires within the warning window; 4 `check`: expired;
+  5 the new password could not be stored in the keyring and was written to a rescue file;
+  130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_EXPIRES_SOON = 3
+EXIT_EXPIRED = 4
+EXIT_RESCUED = 5
+EXIT_INTERRUPTED = 130
+
+
+class ChorusBotError(Exception):
+    """Base of every error chorus-bot reports."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, step: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.step = step
+        self.hint = hint
+        # Set by whoever saved diagnosis artefacts, so the CLI can print where they are.
+        self.run_dir: str | None = None
+
+    def one_line(self) -> str:
+        parts = []
+        if self.step:
+            parts.append(f"{self.step}: ")
+        parts.append(self.message.rstrip("."))
+        if self.hint:
+            parts.append(f". {self.hint.rstrip('.')}")
+        return "".join(parts) + "."
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class UsageError(ChorusBotError):
+    """Bad command-line usage or input."""
+
+    exit_code = EXIT_USAGE
+
+
+class InvalidSiret(UsageError):
+    """The SIRET given is not 14 digits with a valid checksum."""
+
+
+class HostNotAllowed(UsageError):
+    """The portal URL is not a genuine DGFiP / Chorus Pro host nor an allowed one."""
+
+
+class CredentialsMissing(UsageError):
+    """Credentials are needed but none are configured and nobody can be asked."""
+
+
+class ConfigError(UsageError):
+    """The configuration file cannot be read or holds a bad value."""
+
+
+class KeyringError(ChorusBotError):
+    """The OS keyring is missing, locked or failing."""
+
+
+class BrowserError(ChorusBotError):
+    """No browser was found, or the browser failed or died."""
+
+
+class PortalError(ChorusBotError):
+    """The portal answered something the bot did not expect."""
+
+
+class LoginRejected(PortalError):
+    """The portal refused the manager's identifiant or password."""
+
+
+class SecondFactorError(PortalError):
+    """The portal refused the one-time code, or none could be had."""
+
+
+class SessionExpired(PortalError):
+    """The portal sent the bot back to the login page in the middle of the flow."""
+
+
+class StructureNotFound(PortalError):
+    """The SIRET is not in the manager's `Mes structures` list."""
+
+
+class ResetNotConfirmed(PortalError):
+    """The reset ran but the portal did not move the expiry date forward."""
+
+
+class PasswordNotShown(PortalError):
+    """The portal reset the password but did not show the new one."""
+
+
+class AlreadyRunning(ChorusBotError):
+    """Another chorus-bot run holds the lock for this structure."""
+
+
+class PasswordRescued(ChorusBotError):
+    """The new password could not be stored in the keyring; it is in a rescue file."""
+
+    exit_code = EXIT_RESCUED
+
+
+class Interrupted(ChorusBotError):
+    """The run was interrupted (Ctrl-C or SIGTERM)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,0 +1,251 @@
+"""What the commands do, once the CLI has parsed them into settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
+from loguru import logger
+
+from bot import audit, secret_store
+from bot.auth import CredentialSource
+from bot.browser import BrowserRun
+from bot.config import Settings
+from bot.errors import (
+    EXIT_EXPIRED,
+    EXIT_EXPIRES_SOON,
+    EXIT_OK,
+    AlreadyRunning,
+    ChorusBotError,
+    KeyringError,
+    PasswordRescued,
+    ResetNotConfirmed,
+)
+from bot.hosts import check_portal_url
+from bot.log import redactor
+from bot.rescue import write_rescue
+from bot.siret import parse_siret
+from flows.gestionnaire_path import ResetOutcome, check_flow, reset_flow
+from flows.models import NewPassword, TechnicalStatus
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    status: TechnicalStatus
+    warn_days: int
+
+    @property
+    def days_left(self) -> int:
+        return self.status.days_left()
+
+    @property
+    def state(self) -> str:
+        if self.status.is_expired():
+            return "expired"
+        return "expires-soon" if self.days_left <= self.warn_days else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        return {"expired": EXIT_EXPIRED, "expires-soon": EXIT_EXPIRES_SOON}.get(self.state, EXIT_OK)
+
+    def as_dict(self) -> dict:
+        return {
+            "structure": self.status.siret,
+            "technical_login": self.status.login,
+            "expires_at": self.status.expires_at.isoformat(),
+            "days_left": self.days_left,
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True)
+class ResetReport:
+    siret: str
+    action: str  # "reset", "skipped" (not due yet) or "dry-run"
+    before: TechnicalStatus
+    after: TechnicalStatus | None = None
+    stored_in: str | None = None
+
+
+def _prepare(settings: Settings, raw_siret: str) -> str:
+    siret = parse_siret(raw_siret)
+    check_portal_url(settings.portal_url, settings.allow_hosts)
+    return siret
+
+
+def check(settings: Settings, raw_siret: str, credentials: CredentialSource) -> CheckReport:
+    siret = _prepare(settings, raw_siret)
+    record = audit.AuditRecord(action="check", structure=siret)
+    try:
+        manager = credentials.manager_login()
+        with BrowserRun(settings, f"check-{siret}") as run:
+            status = check_flow(
+                run.session, settings.portal_url, manager, siret, on_logged_in=run.start_trace
+            )
+        report = CheckReport(status=status, warn_days=settings.warn_days)
+        record.technical_login = status.login
+        record.expiry_before = status.expires_at.isoformat()
+        record.outcome, record.exit_code = report.state, report.exit_code
+        return report
+    except BaseException as error:
+        _record_failure(record, error)
+        raise
+    finally:
+        audit.append(settings.state_dir, record)
+
+
+def _record_failure(record: audit.AuditRecord, error: BaseException) -> None:
+    record.outcome = "failed"
+    if isinstance(error, ChorusBotError):
+        record.exit_code = error.exit_code
+        record.detail = redactor.redact(error.one_line())
+    else:
+        record.exit_code = 130 if isinstance(error, KeyboardInterrupt) else 1
+        record.detail = type(error).__name__
+
+
+def reset(
+    settings: Settings,
+    raw_siret: str,
+    credentials: CredentialSource,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> ResetReport:
+    siret = _prepare(settings, raw_siret)
+    record = audit.AuditRecord(action="dry-run" if dry_run else "reset", structure=siret)
+    try:
+        if not dry_run:
+            # Before the portal is touched: a keyring that cannot keep the password is fatal.
+            secret_store.probe()
+        manager = credentials.manager_login()
+        if dry_run:
+            return _dry_run(settings, siret, manager, record)
+        with _structure_lock(settings, siret):
+            return _reset_locked(settings, siret, manager, record, force=force)
+    except BaseException as error:
+        _record_failure(record, error)
+        raise
+    finally:
+        audit.append(settings.state_dir, record)
+
+
+def _dry_run(settings, siret, manager, record) -> ResetReport:
+    with BrowserRun(settings, f"dry-run-{siret}") as run:
+        status = check_flow(
+            run.session, settings.portal_url, manager, siret, on_logged_in=run.start_trace
+        )
+    record.technical_login = status.login
+    record.expiry_before = status.expires_at.isoformat()
+    record.outcome, record.exit_code = "dry-run", EXIT_OK
+    return ResetReport(siret=siret, action="dry-run", before=status)
+
+
+class _structure_lock:
+    """One reset per structure at a time, across processes."""
+
+    def __init__(self, settings: Settings, siret: str) -> None:
+        folder = settings.state_dir / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.lock = FileLock(folder / f"{siret}.lock", timeout=0)
+        self.siret = siret
+
+    def __enter__(self) -> None:
+        try:
+            self.lock.acquire()
+        except LockTimeout:
+            raise AlreadyRunning(
+                f"another chorus-bot run is resetting structure {self.siret}",
+                step="lock",
+                hint="wait for it to finish; nothing was changed",
+            ) from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def _reset_locked(settings, siret, manager, record, *, force: bool) -> ResetReport:
+    stored: list[NewPassword] = []
+
+    def before_reset(status: TechnicalStatus) -> bool:
+        record.technical_login = status.login
+        record.expiry_before = status.expires_at.isoformat()
+        days = status.days_left()
+        if not force and days > settings.within_days:
+            logger.info(
+                "{}: expires on {:%d/%m/%Y} ({} days left), more than {} days away: no reset "
+                "(--force resets anyway)",
+                siret,
+                status.expires_at,
+                days,
+                settings.within_days,
+            )
+            return False
+        run.stop_trace()
+        return True
+
+    def on_password(new: NewPassword, before: TechnicalStatus) -> None:
+        redactor.add(new.password)
+        try:
+            secret_store.store_new_technical(siret, new.login, new.password)
+        except KeyringError as error:
+            path = write_rescue(settings.state_dir, new)
+            rescued = PasswordRescued(
+                f"the new password could not be stored in the keyring ({error.message}); "
+                f"it was saved to {path}",
+                step="keyring",
+                hint="fix the keyring, then run `chorus-bot recover`",
+            )
+            rescued.rescue_file = str(path)  # type: ignore[attr-defined]
+            raise rescued from None
+        stored.append(new)
+        logger.info(
+            "{}: new password stored in the keyring ({})",
+            siret,
+            secret_store.technical_service(siret),
+        )
+
+    try:
+        with BrowserRun(settings, f"reset-{siret}") as run:
+            result = reset_flow(
+                run.session,
+                settings.portal_url,
+                manager,
+                siret,
+                before_reset=before_reset,
+                on_password=on_password,
+                on_logged_in=run.start_trace,
+            )
+    except ChorusBotError as error:
+        if stored and not isinstance(error, PasswordRescued):
+            error.hint = (
+                f"{error.hint}; the new password IS stored in the keyring"
+                if error.hint
+                else "the new password IS stored in the keyring"
+            )
+        raise
+    if isinstance(result, TechnicalStatus):
+        record.outcome, record.exit_code = "skipped", EXIT_OK
+        return ResetReport(siret=siret, action="skipped", before=result)
+    return _confirm_reset(siret, result, record)
+
+
+def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
+    record.expiry_after = result.after.expires_at.isoformat()
+    if result.after.expires_at <= result.before.expires_at:
+        raise ResetNotConfirmed(
+            f"the portal still shows the expiry {result.after.expires_at:%d/%m/%Y %H:%M:%S} "
+            "after the reset",
+            step="expiry re-read",
+            hint="both passwords are kept in the keyring (current and `previous`): "
+            "check on the portal which one works",
+        )
+    record.outcome, record.exit_code = "reset", EXIT_OK
+    return ResetReport(
+        siret=siret,
+        action="reset",
+        before=result.before,
+        after=result.after,
+        stored_in=secret_store.technical_service(siret),
+    )

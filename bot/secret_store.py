@@ -1,0 +1,181 @@
+"""The keyring contract that connectors rely on (documented in the README).
+
+- technical user: service `chorus-bot/technical/<SIRET>`, username = technical login,
+  password = technical password; the one before the last reset under `…/<SIRET>/previous`.
+- portal manager: service `chorus-bot/portal`, username = identifiant.
+
+Each service holds one entry, so `keyring.get_credential(service, None)` finds it.
+keyring's own configuration (PYTHON_KEYRING_BACKEND, keyringrc.cfg) chooses the backend.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import keyring
+import keyring.errors
+from keyring.credentials import Credential
+
+from bot.errors import KeyringError
+from bot.log import redactor
+
+PORTAL_SERVICE = "chorus-bot/portal"
+PROBE_SERVICE = "chorus-bot/probe"
+TOTP_SERVICE = "chorus-bot/totp"
+
+
+def technical_service(siret: str) -> str:
+    return f"chorus-bot/technical/{siret}"
+
+
+def previous_service(siret: str) -> str:
+    return f"chorus-bot/technical/{siret}/previous"
+
+
+_NO_BACKEND_HINT = (
+    "install and unlock a keyring: on Linux the Secret Service (gnome-keyring or KeePassXC) "
+    "with dbus; or choose a backend with PYTHON_KEYRING_BACKEND (see `keyring --help`)"
+)
+
+
+def _has_backend() -> bool:
+    from keyring.backends import chainer, fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return False
+    return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
+
+
+@contextmanager
+def _keyring_step(action: str) -> Iterator[None]:
+    if not _has_backend():
+        raise KeyringError(f"no usable keyring backend to {action}", hint=_NO_BACKEND_HINT)
+    try:
+        yield
+    except keyring.errors.NoKeyringError:
+        raise KeyringError(
+            f"no usable keyring backend to {action}", hint=_NO_BACKEND_HINT
+        ) from None
+    except keyring.errors.KeyringLocked:
+        raise KeyringError(
+            f"the keyring is locked, cannot {action}", hint="unlock it and run again"
+        ) from None
+    except KeyringError:
+        raise
+    except Exception as error:  # D-Bus and backend errors come in many classes.
+        raise KeyringError(
+            f"the keyring failed to {action} ({type(error).__name__})", hint=_NO_BACKEND_HINT
+        ) from None
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    login: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"StoredSecret(login={self.login!r}, password='***')"
+
+
+def backend_name() -> str:
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _get(service: str) -> StoredSecret | None:
+    with _keyring_step(f"read {service}"):
+        credential: Credential | None = keyring.get_credential(service, None)
+    if credential is None or credential.password is None:
+        return None
+    redactor.add(credential.password)
+    return StoredSecret(login=credential.username, password=credential.password)
+
+
+def _replace(service: str, login: str, password: str) -> None:
+    """One entry per service: drop whatever is there under another login first."""
+    redactor.add(password)
+    existing = _get(service)
+    with _keyring_step(f"write {service}"):
+        if existing is not None and existing.login != login:
+            keyring.delete_password(service, existing.login)
+        keyring.set_password(service, login, password)
+
+
+def _delete(service: str) -> bool:
+    existing = _get(service)
+    if existing is None:
+        return False
+    with _keyring_step(f"delete {service}"):
+        keyring.delete_password(service, existing.login)
+    return True
+
+
+def probe() -> None:
+    """Proves the keyring can write, read back and delete, before anything depends on it."""
+    value = secrets.token_urlsafe(16)
+    with _keyring_step("write a probe entry"):
+        keyring.set_password(PROBE_SERVICE, "probe", value)
+    with _keyring_step("read a probe entry back"):
+        read = keyring.get_password(PROBE_SERVICE, "probe")
+    with _keyring_step("delete a probe entry"):
+        keyring.delete_password(PROBE_SERVICE, "probe")
+    if read != value:
+        raise KeyringError(
+            "the keyring returned another value than the one written", hint=_NO_BACKEND_HINT
+        )
+
+
+# Portal manager ---------------------------------------------------------------------------
+
+
+def get_manager() -> StoredSecret | None:
+    return _get(PORTAL_SERVICE)
+
+
+def set_manager(identifiant: str, password: str) -> None:
+    _replace(PORTAL_SERVICE, identifiant, password)
+
+
+def delete_manager() -> bool:
+    return _delete(PORTAL_SERVICE)
+
+
+# Technical users --------------------------------------------------------------------------
+
+
+def get_technical(siret: str) -> StoredSecret | None:
+    return _get(technical_service(siret))
+
+
+def get_previous_technical(siret: str) -> StoredSecret | None:
+    return _get(previous_service(siret))
+
+
+def store_new_technical(siret: str, login: str, password: str) -> None:
+    """Keeps the current entry as `previous`, stores the new one, reads it back and compares."""
+    redactor.add(password)
+    current = get_technical(siret)
+    if current is not None and current.password != password:
+        _replace(previous_service(siret), current.login, current.password)
+    _replace(technical_service(siret), login, password)
+    stored = get_technical(siret)
+    if stored is None or stored.login != login or stored.password != password:
+        raise KeyringError(
+            f"the keyring did not return the password just stored for {siret}",
+            hint=_NO_BACKEND_HINT,
+        )
+
+
+# Second factor ----------------------------------------------------------------------------
+
+
+def get_totp_secret() -> StoredSecret | None:
+    return _get(TOTP_SERVICE)
+
+
+def set_totp_secret(identifiant: str, secret: str) -> None:
+    _replace(TOTP_SERVICE, identifiant, secret)

@@ -1,0 +1,324 @@
+"""The documented path: DGFiP login → Chorus Pro → Activités du gestionnaire → the structure.
+
+The other path of the newer portal (`Raccordements` → `Compte technique`) would sit beside this
+module with the same two flows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from loguru import logger
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from bot.errors import (
+    LoginRejected,
+    PasswordNotShown,
+    PortalError,
+    SecondFactorError,
+    StructureNotFound,
+)
+from flows.models import ManagerLogin, NewPassword, StructureRow, TechnicalStatus
+from flows.pages.applications import ApplicationsPage
+from flows.pages.chorus_home import ChorusHomePage
+from flows.pages.login import LoginPage
+from flows.pages.manager_activities import ManagerActivitiesPage
+from flows.pages.reset_result import NewPasswordScreen, ResetConfirmation
+from flows.pages.second_factor import SecondFactorPage
+from flows.pages.structure import StructurePage
+from flows.session import PortalSession
+
+# Short waits inside a longer deadline, so that two possible outcomes can be watched at once.
+_POLL_MS = 250
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    before: TechnicalStatus
+    after: TechnicalStatus
+
+
+def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
+    login = LoginPage(session.page)
+    with session.step("login", "the login form (`Identifiant :`, `Mot de passe :`)"):
+        login.open(start_url)
+        session.settle()
+        login.password.wait_for()
+        session.host_guard(session.url)
+        login.fill_identifiant(manager.identifiant)
+        session.host_guard(session.url)
+        login.fill_password(manager.password)
+        login.submit()
+        session.settle()
+        _wait_after_login(session, login)
+    second_factor = SecondFactorPage(session.page)
+    if second_factor.is_shown():
+        _pass_second_factor(session, second_factor, manager)
+
+
+def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
+    applications = ApplicationsPage(session.page)
+    second_factor = SecondFactorPage(session.page)
+    applications.title.or_(second_factor.code).or_(login.error_message).first.wait_for()
+    if applications.is_shown() or second_factor.is_shown():
+        return
+    detail = login.error_text()
+    raise LoginRejected(
+        "the portal refused the identifiant or password" + (f" ({detail})" if detail else ""),
+        hint="check them with `chorus-bot credentials set`; the bot does not retry, "
+        "so that the account is not locked",
+    )
+
+
+def _pass_second_factor(
+    session: PortalSession, page: SecondFactorPage, manager: ManagerLogin
+) -> None:
+    with session.step("second factor", "the page after `Code de vérification`"):
+        if manager.one_time_code is None:
+            raise SecondFactorError("the portal asks for a one-time code and none is configured")
+        code = manager.one_time_code()
+        session.host_guard(session.url)
+        page.enter_code(code)
+        session.settle()
+        applications = ApplicationsPage(session.page)
+        applications.title.or_(page.error_message).first.wait_for()
+        if not applications.is_shown():
+            raise SecondFactorError(
+                "the portal refused the one-time code"
+                + (f" ({page.error_text()})" if page.error_text() else ""),
+                hint="check the TOTP secret with `chorus-bot credentials set --totp`",
+            )
+
+
+def open_chorus_pro(session: PortalSession) -> None:
+    applications = ApplicationsPage(session.page)
+    with session.step("application list", "the `Chorus Pro` link"):
+        applications.title.wait_for()
+        if not applications.has_chorus_pro():
+            raise PortalError(
+                "the application list has no `Chorus Pro` link",
+                hint="this account may lack Chorus Pro access: log in by hand to check",
+            )
+        popups: list = []
+        session.page.on("popup", lambda popup: popups.append(popup))
+        applications.click_chorus_pro()
+    with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
+        _follow_same_or_new_tab(session, popups)
+        session.settle()
+        ChorusHomePage(session.page).manager_activities.first.wait_for()
+
+
+def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
+    """`Chorus Pro` opens in the same tab on some portals and in a new one on others."""
+    deadline = time.monotonic() + session.timeout_ms / 1000
+    home = ChorusHomePage(session.page)
+    while True:
+        if popups:
+            session.switch_to(popups[0])
+            session.page.wait_for_load_state("domcontentloaded")
+            return
+        try:
+            home.manager_activities.first.wait_for(timeout=_POLL_MS)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
+    with session.step("Activités du gestionnaire", "the `Mes structures` table"):
+        ChorusHomePage(session.page).open_manager_activities()
+        session.settle()
+        activities = ManagerActivitiesPage(session.page)
+        activities.wait_until_shown()
+        return activities
+
+
+def find_structure(session: PortalSession, siret: str) -> StructurePage:
+    activities = open_manager_activities(session)
+    with session.step("Mes structures", f"the row of structure {siret}"):
+        seen = _page_through(session, activities, stop_at=siret)
+        if not activities.has_row_for(siret):
+            raise StructureNotFound(
+                f"structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
+                hint="check the SIRET, and that this manager account manages the structure",
+            )
+        activities.open_structure(siret)
+    with session.step("structure page", "the line `Expiration du mot de passe…`"):
+        session.settle()
+        structure = StructurePage(session.page)
+        structure.wait_until_shown()
+        return structure
+
+
+def list_structures(session: PortalSession) -> list[StructureRow]:
+    activities = open_manager_activities(session)
+    with session.step("Mes structures", "the next page of `Mes structures`"):
+        rows: list[StructureRow] = []
+        _page_through(session, activities, collect=rows)
+        return rows
+
+
+def _page_through(
+    session: PortalSession,
+    activities: ManagerActivitiesPage,
+    *,
+    stop_at: str | None = None,
+    collect: list[StructureRow] | None = None,
+) -> int:
+    """Walks the pages until `stop_at` shows or the last page; returns the rows seen."""
+    seen_sirets: set[str] = set()
+    while True:
+        rows = activities.read_rows()
+        fresh = [row for row in rows if row.siret not in seen_sirets]
+        seen_sirets.update(row.siret for row in rows)
+        if collect is not None:
+            collect.extend(fresh)
+        if stop_at and activities.has_row_for(stop_at):
+            return len(seen_sirets)
+        # A pager that leads back to rows already seen would loop for ever.
+        if not fresh or not activities.can_go_next():
+            return len(seen_sirets)
+        first_before = rows[0].siret if rows else ""
+        activities.go_next()
+        session.settle()
+        activities.structures_table.wait_for()
+        _wait_for_page_change(activities, first_before)
+
+
+def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) -> None:
+    """A pager may redraw the table in place (no navigation): wait until its rows change."""
+    if not first_before:
+        return
+    activities.row_for(first_before).first.wait_for(state="detached")
+
+
+def read_status(session: PortalSession, structure: StructurePage, siret: str) -> TechnicalStatus:
+    with session.step("structure page", "the technical user and expiry lines"):
+        status = structure.read_status(siret)
+        if status is None:
+            raise PortalError(
+                "the structure page shows no `Utilisateur technique :` or no expiry date",
+                hint="the structure may have no technical user: check it on the portal",
+            )
+        logger.info(
+            "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
+            siret,
+            status.login,
+            status.expires_at,
+        )
+        return status
+
+
+def _nothing() -> None:
+    return None
+
+
+def check_flow(
+    session: PortalSession,
+    start_url: str,
+    manager: ManagerLogin,
+    siret: str,
+    *,
+    on_logged_in: Callable[[], None] = _nothing,
+) -> TechnicalStatus:
+    """Flow 1: read the technical login and expiry date of one structure. Changes nothing."""
+    log_in(session, start_url, manager)
+    on_logged_in()
+    open_chorus_pro(session)
+    structure = find_structure(session, siret)
+    return read_status(session, structure, siret)
+
+
+def reset_flow(
+    session: PortalSession,
+    start_url: str,
+    manager: ManagerLogin,
+    siret: str,
+    *,
+    before_reset: Callable[[TechnicalStatus], bool],
+    on_password: Callable[[NewPassword, TechnicalStatus], None],
+    on_logged_in: Callable[[], None] = _nothing,
+) -> ResetOutcome | TechnicalStatus:
+    """Flow 2: read the status, reset, hand the new password over, read the expiry again.
+
+    `before_reset` decides whether to go on (it returns False to stop with the status alone).
+    `on_password` must keep the password safe before anything else can fail.
+    """
+    log_in(session, start_url, manager)
+    on_logged_in()
+    open_chorus_pro(session)
+    structure = find_structure(session, siret)
+    before = read_status(session, structure, siret)
+    structure_url = session.url
+    if not before_reset(before):
+        return before
+    new_password = reset_password(session, structure, before)
+    on_password(new_password, before)
+    with session.step("expiry re-read", "the structure page after the reset"):
+        session.page.goto(structure_url)
+        session.settle()
+        structure = StructurePage(session.page)
+        structure.wait_until_shown()
+    after = read_status(session, structure, siret)
+    return ResetOutcome(before=before, after=after)
+
+
+def reset_password(
+    session: PortalSession, structure: StructurePage, before: TechnicalStatus
+) -> NewPassword:
+    page = session.page
+    confirmation = ResetConfirmation(page)
+    screen = NewPasswordScreen(page)
+    with session.step(
+        "reset", "the `Réinitialiser le mot de passe (utilisateur technique)` button"
+    ):
+        if not structure.has_reset_button():
+            raise PortalError(
+                "the structure page has no `Réinitialiser le mot de passe (utilisateur technique)`"
+                " button",
+                hint="only the Gestionnaire principal can reset: check the account's role",
+            )
+        page.on("dialog", ResetConfirmation.accept_browser_dialog)
+        try:
+            structure.click_reset()
+            _confirm_if_asked(session, confirmation, screen)
+        finally:
+            page.remove_listener("dialog", ResetConfirmation.accept_browser_dialog)
+    with session.step("new password", "the new password"):
+        session.settle()
+        try:
+            screen.shown.wait_for()
+        except PlaywrightTimeoutError:
+            raise PasswordNotShown(
+                "the portal showed no new password after the reset",
+                hint="the password may have changed anyway: check the expiry date on the "
+                "portal and reset again by hand (or `chorus-bot reset --force`)",
+            ) from None
+        password = screen.read_password()
+        if not password:
+            raise PasswordNotShown(
+                "the reset screen holds no readable new password",
+                hint="the password may have changed anyway: check the expiry date on the "
+                "portal and reset again by hand (or `chorus-bot reset --force`)",
+            )
+        return NewPassword(siret=before.siret, login=before.login, password=password)
+
+
+def _confirm_if_asked(
+    session: PortalSession, confirmation: ResetConfirmation, screen: NewPasswordScreen
+) -> None:
+    """A browser dialog is accepted by the listener; an in-page one needs its button clicked."""
+    deadline = time.monotonic() + session.timeout_ms / 1000
+    while True:
+        try:
+            confirmation.confirm.or_(screen.shown).first.wait_for(timeout=_POLL_MS)
+            break
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                # Nothing to confirm and no password yet: let the next step report it.
+                return
+    if confirmation.is_shown():
+        confirmation.click_confirm()

@@ -1,0 +1,109 @@
+"""The page the flows drive, and how a failing step becomes one clear error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, Response
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from bot.errors import BrowserError, ChorusBotError, PortalError, SessionExpired
+
+# Raised by whoever owns the credentials when the page about to receive them is not genuine.
+HostGuard = Callable[[str], None]
+
+_BROWSER_GONE = ("has been closed", "Target closed", "Connection closed", "crashed")
+
+
+class PortalSession:
+    """One logged-in (or logging-in) tab on the portal, followed across new tabs."""
+
+    def __init__(self, page: Page, *, timeout_ms: float, host_guard: HostGuard) -> None:
+        self.timeout_ms = timeout_ms
+        self.host_guard = host_guard
+        self.current_step: str | None = None
+        self.last_status: int | None = None
+        self.page = page
+        self._follow(page)
+
+    def _follow(self, page: Page) -> None:
+        self.page = page
+        page.set_default_timeout(self.timeout_ms)
+        page.set_default_navigation_timeout(self.timeout_ms)
+        page.on("response", self._record_response)
+
+    def switch_to(self, page: Page) -> None:
+        """Chorus Pro may open in a new tab; the flow goes on there."""
+        self._follow(page)
+
+    def _record_response(self, response: Response) -> None:
+        request = response.request
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.last_status = response.status
+
+    @property
+    def url(self) -> str:
+        try:
+            return self.page.url
+        except PlaywrightError:
+            return ""
+
+    def settle(self) -> None:
+        """After a navigation: fail fast on a server error or a bounce to the login page."""
+        self.page.wait_for_load_state("domcontentloaded")
+        if self.last_status is not None and self.last_status >= 500:
+            raise PortalError(
+                f"the portal answered HTTP {self.last_status} (server error)",
+                hint="the portal may be down or in maintenance; try again later",
+            )
+        from flows.pages.login import LoginPage
+
+        if self.current_step != "login" and LoginPage(self.page).is_shown():
+            raise SessionExpired(
+                "the portal sent the bot back to the login page (session expired)",
+                hint="run the command again; if it keeps happening, the portal is unstable",
+            )
+
+    @contextmanager
+    def step(self, name: str, expecting: str) -> Iterator[None]:
+        """Names the step in any error it raises, and explains Playwright's failures."""
+        self.current_step = name
+        logger.info("step: {}", name)
+        try:
+            yield
+        except ChorusBotError as error:
+            error.step = error.step or name
+            raise
+        except PlaywrightTimeoutError as error:
+            raise self._explain(name, expecting) from error
+        except PlaywrightError as error:
+            if any(marker in str(error) for marker in _BROWSER_GONE):
+                raise BrowserError(
+                    "the browser closed or crashed during the run",
+                    step=name,
+                    hint="run again; if it keeps happening, try another browser with --browser",
+                ) from None
+            raise PortalError(
+                f"the browser reported an error: {str(error).splitlines()[0]}",
+                step=name,
+                hint="run again with -v and look at the run folder",
+            ) from None
+
+    def _explain(self, name: str, expecting: str) -> ChorusBotError:
+        seconds = self.timeout_ms / 1000
+        try:
+            self.settle()
+        except ChorusBotError as error:
+            error.step = name
+            return error
+        except PlaywrightError:
+            pass
+        return PortalError(
+            f"{expecting} did not appear within {seconds:g} s",
+            step=name,
+            hint="the portal is slow or its page changed: retry with a larger --timeout, "
+            "and look at the screenshot in the run folder",
+        )
