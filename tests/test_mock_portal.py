@@ -1,0 +1,918 @@
+"""Tests of the mock portal itself, over real HTTP.
+
+If the mock drifts from PORTAL.md, every bot test built on it becomes meaningless, so the
+visible texts, the state changes and each fault are checked here.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from stdnum.fr import siret as siret_mod
+
+from fixtures.mock_portal import Fault, MockPortal, PortalOptions
+from fixtures.mock_portal.state import PARIS, PASSWORD_SPECIALS, generate_password
+
+REPO = Path(__file__).resolve().parents[1]
+CLAIRE = ("claire.martin", "Portail-Demo-2026!")
+PAUL = ("paul.durand", "Autre-Compte-2026!")
+SIAGEP = "25900096600020"
+LOGIN_PAGE = "/portail/accueilIAM.pl"
+RESET_BUTTON = "Réinitialiser le mot de passe (utilisateur technique)"
+CONFIRM_QUESTION = "Confirmez-vous la réinitialisation du mot de passe de l'utilisateur technique ?"
+
+
+# ----- helpers ------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """Visible text, roughly as a person reads it (no script/style, nbsp -> space)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def text_of(markup: str) -> str:
+    parser = _Text()
+    parser.feed(markup)
+    return re.sub(r"\s+", " ", " ".join(parser.parts).replace("\xa0", " ")).strip()
+
+
+def dialogs(markup: str) -> list[str]:
+    """Inner HTML of every role="dialog" element (our dialogs hold no nested <div role>)."""
+    return re.findall(r'<div[^>]*role="dialog"[^>]*>(.*?)</div>\s*</div>', markup, re.S)
+
+
+@contextmanager
+def running(**options: object) -> Iterator[MockPortal]:
+    with MockPortal(PortalOptions(**options)) as portal:  # type: ignore[arg-type]
+        yield portal
+
+
+@pytest.fixture
+def portal() -> Iterator[MockPortal]:
+    with running() as p:
+        yield p
+
+
+def client(portal: MockPortal, follow: bool = True) -> httpx.Client:
+    return httpx.Client(base_url=portal.url, follow_redirects=follow, timeout=10)
+
+
+def login(c: httpx.Client, creds: tuple[str, str] = CLAIRE) -> httpx.Response:
+    return c.post(LOGIN_PAGE, data={"identifiant": creds[0], "secret": creds[1]})
+
+
+def logged_in(portal: MockPortal, creds: tuple[str, str] = CLAIRE) -> httpx.Client:
+    c = client(portal)
+    r = login(c, creds)
+    assert r.status_code == 200 and "Liste des applications" in r.text
+    return c
+
+
+def structure_url(portal: MockPortal, siret: str) -> str:
+    return f"/cpp/structure/{portal.state.structure(siret).id}"
+
+
+def csrf(markup: str) -> str:
+    m = re.search(r'name="jeton" value="([^"]+)"', markup)
+    assert m, "reset form token missing"
+    return m.group(1)
+
+
+def post_reset(c: httpx.Client, portal: MockPortal, siret: str = SIAGEP) -> httpx.Response:
+    """Open the structure page and submit its reset form, without following the redirect."""
+    page = c.get(structure_url(portal, siret))
+    return c.post(
+        structure_url(portal, siret) + "/reinitialiser",
+        data={"jeton": csrf(page.text)},
+        follow_redirects=False,
+    )
+
+
+def assert_expiry_moved(expiry: datetime, before: datetime) -> None:
+    expected = before + timedelta(days=424)
+    assert expiry.tzinfo is not None
+    assert abs((expiry - expected).total_seconds()) < 5
+    assert expiry.microsecond == 0
+
+
+# ----- seed data ----------------------------------------------------------------------
+
+
+def test_seed_structures_match_the_brief(portal: MockPortal) -> None:
+    recs = portal.state.structures
+    assert len(recs) == 14
+    assert all(siret_mod.is_valid(r.siret) for r in portal.state.all_structures)
+    assert len({r.siret for r in portal.state.all_structures}) == 15
+    assert recs[0].siret == SIAGEP and recs[0].tech_login == "TECH_025900096600020@cpp2017"
+    now = datetime.now(PARIS)
+    days = [(r.expiry - now).total_seconds() / 86400 for r in recs]
+    page3 = recs[10:14]
+    assert any(
+        19 <= (r.expiry - now).days <= 20 and r.tech_login == f"TECH_1_{r.siret}@cpro.fr"
+        for r in page3
+    )
+    assert any(d < 0 for d in days), "one structure must already be expired"
+    assert any(re.fullmatch(r"TECH_\d+@cpp2017\.fr", r.tech_login) for r in recs)
+    assert sum(30 <= d <= 61 for d in days) >= 2
+    for r in recs:
+        assert len(r.users) == 2 and r.users[0].role == "GESTIONNAIRE_PRINCIPAL"
+        assert r.reset_count == 0 and r.status == "ACTIF"
+    # Passwords are generated per start, not stored in the seed.
+    with running() as other:
+        assert other.state.structure(SIAGEP).tech_password != recs[0].tech_password
+    assert recs[0].tech_password not in (REPO / "fixtures/mock_portal/seed.json").read_text()
+
+
+def test_accounts(portal: MockPortal) -> None:
+    claire = portal.state.account("claire.martin")
+    assert claire.display_name == "Mme Claire MARTIN"
+    assert claire.password == CLAIRE[1]
+    assert claire.totp_secret and pyotp.TOTP(claire.totp_secret).now()
+    assert len(claire.sirets) == 14
+    assert len(portal.state.account("paul.durand").sirets) == 1
+
+
+def test_password_generator_policy() -> None:
+    for _ in range(300):
+        pw = generate_password()
+        assert len(pw) == 20
+        assert re.search(r"[A-Z]", pw) and re.search(r"[a-z]", pw) and re.search(r"\d", pw)
+        assert sum(ch in PASSWORD_SPECIALS for ch in pw) >= 2
+        assert not re.search(r"\s", pw)
+        assert set(pw) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + PASSWORD_SPECIALS
+        )
+
+
+# ----- login --------------------------------------------------------------------------
+
+
+def test_root_redirects_to_login_page(portal: MockPortal) -> None:
+    assert portal.url.startswith("http://127.0.0.1:") and portal.url.endswith("/")
+    r = client(portal, follow=False).get("/")
+    assert r.status_code in (302, 303) and r.headers["location"].endswith(LOGIN_PAGE)
+    page = client(portal).get("/")
+    assert '<html lang="fr">' in page.text
+    text = text_of(page.text)
+    for expected in (
+        "DIRECTION GENERALE DES FINANCES PUBLIQUES",
+        "Bienvenue sur le Portail de la Gestion Publique",
+        "ALERTE ESCROQUERIE :",
+        "Saisir la partie gauche (avant l'@) de l'adresse mél ou l'identifiant \"-xt\" "
+        "pour les utilisateurs externes",
+        "Identifiant :",
+        "Mot de passe :",
+    ):
+        assert expected in text
+    # Labels must be associated with their inputs (the bot uses get_by_label).
+    for label, kind in (("Identifiant :", "text"), ("Mot de passe :", "password")):
+        m = re.search(rf'<label for="([^"]+)">{re.escape(label)}</label>', page.text)
+        assert m, label
+        assert re.search(rf'<input type="{kind}" id="{m.group(1)}"', page.text)
+    assert 'value="Connexion"' in page.text
+
+
+def test_wrong_credentials_stay_on_login_page(portal: MockPortal) -> None:
+    c = client(portal, follow=False)
+    for creds in (("claire.martin", "mauvais"), ("inconnu", CLAIRE[1]), (CLAIRE[0], "")):
+        r = login(c, creds)
+        assert r.status_code == 200
+        assert "set-cookie" not in r.headers
+        assert re.search(r'role="alert">Identifiant ou mot de passe incorrect\.<', r.text)
+        assert "Bienvenue sur le Portail de la Gestion Publique" in r.text
+    assert portal.state.successful_logins == 0
+
+
+def test_right_credentials_open_a_session(portal: MockPortal) -> None:
+    c = client(portal, follow=False)
+    r = login(c)
+    assert r.status_code == 303 and r.headers["location"].endswith("/portail/applications.pl")
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "Path=/" in cookie
+    assert len(cookie.split("=", 1)[1].split(";")[0]) >= 32
+    apps = c.get(r.headers["location"])
+    assert apps.status_code == 200
+    text = text_of(apps.text)
+    assert "Liste des applications disponibles pour Mme Claire MARTIN" in text
+    for link in (
+        "Accès DFT-MET",
+        "Chorus Pro",
+        "Comptes de gestion dématérialisés SPL",
+        "Helios SL2M (090090)",
+        "Passerelle de transmission",
+        "PESOS",
+    ):
+        assert re.search(rf"<a [^>]*href=[^>]*>{re.escape(link)}</a>", apps.text), link
+    assert portal.state.successful_logins == 1
+    assert ("POST", LOGIN_PAGE) in portal.state.requests
+
+
+def test_other_applications_are_trivial_pages(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    href = re.search(r'<a href="([^"]+)">PESOS</a>', c.get("/portail/applications.pl").text)
+    assert href
+    r = c.get(html.unescape(href.group(1)))
+    assert r.status_code == 200 and "PESOS" in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/portail/applications.pl",
+        "/cpp/accueil",
+        "/cpp/gestionnaire",
+        "/cpp/structure/27041",
+        "/cpp/structure/27041/resultat/abc",
+    ],
+)
+def test_authenticated_pages_require_the_session(portal: MockPortal, path: str) -> None:
+    r = client(portal, follow=False).get(path)
+    assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+    r = client(portal, follow=False).post("/cpp/structure/27041/reinitialiser", data={"jeton": "x"})
+    assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+    assert portal.state.structure(SIAGEP).reset_count == 0
+
+
+def test_session_expiry_redirects_to_login() -> None:
+    with running(session_ttl=0.3) as portal:
+        c = logged_in(portal)
+        assert c.get("/cpp/gestionnaire").status_code == 200
+        time.sleep(0.5)
+        r = c.get("/cpp/gestionnaire", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+    with running() as portal:
+        c = logged_in(portal)
+        portal.state.expire_all_sessions()
+        r = c.get("/cpp/accueil", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+
+
+def test_sessions_are_per_account(portal: MockPortal) -> None:
+    paul = logged_in(portal, PAUL)
+    page = paul.get("/cpp/gestionnaire?taille=50")
+    assert "(1 ligne(s))" in text_of(page.text)
+    assert "60161055300088" in page.text and SIAGEP not in page.text
+    assert paul.get(structure_url(portal, SIAGEP)).status_code == 404
+    claire = logged_in(portal)
+    assert "Liste des applications disponibles pour Mme Claire MARTIN" in text_of(
+        claire.get("/portail/applications.pl").text
+    )
+    assert "M. Paul DURAND" in paul.get("/portail/applications.pl").text
+
+
+# ----- Chorus Pro pages ---------------------------------------------------------------
+
+
+def test_chorus_home(portal: MockPortal) -> None:
+    text = text_of(logged_in(portal).get("/cpp/accueil").text)
+    assert "Accueil connecté" in text
+    assert re.search(
+        r"Dernière connexion le \d{1,2} \w+ \d{4} \d\d:\d\d:\d\d à CLAIRE MARTIN", text
+    )
+    for item in (
+        "Activités du gestionnaire",
+        "Factures reçues",
+        "Factures émises",
+        "Sollicitations reçues",
+        "Sollicitations émises",
+        "Mon Compte",
+        "Fil d'événements",
+        "Actualités",
+    ):
+        assert item in text
+
+
+def rows_of(markup: str) -> list[str]:
+    section = markup.split("Mes structures", 1)[1]
+    return re.findall(r"<td>(\d{14})</td>", section)
+
+
+def test_structures_are_paged_five_by_five(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    sirets = [r.siret for r in portal.state.structures]
+    pages = [c.get(f"/cpp/gestionnaire?page={n}") for n in (1, 2, 3)]
+    assert [rows_of(p.text) for p in pages] == [sirets[0:5], sirets[5:10], sirets[10:14]]
+    first = pages[0].text
+    text = text_of(first)
+    assert "Page 1 / 3 (14 ligne(s))" in text and "Page 3 / 3 (14 ligne(s))" in text_of(
+        pages[2].text
+    )
+    assert text.index("Activités du gestionnaire") < text.index("Mes structures")
+    for col in ("Identifiant structure", "Raison sociale", "Date de création", "Type", "Statut"):
+        assert f'<th scope="col">{col}</th>' in first
+    assert re.search(r"<td>25900096600020</td><td>SIAGEP</td><td>13/07/2016</td>", first)
+    assert "Service des factures publiques" in first and "ACTIF" in first
+    assert first.count('aria-label="Consulter la structure"') == 5
+    assert "Créer une nouvelle structure" in text
+    # The page-size chooser is a labelled select with the usual sizes.
+    m = re.search(r'<select id="([^"]+)" name="taille"[^>]*>(.*?)</select>', first, re.S)
+    assert m and f'<label for="{m.group(1)}">lignes par page</label>' in first
+    assert re.findall(r'<option value="(\d+)"', m.group(2)) == ["5", "10", "20", "50"]
+    # Pager: Page suivante is a working link except on the last page.
+    next_link = re.compile(r'<a href="[^"]+"[^>]*aria-label="Page suivante"')
+    assert next_link.search(first) and next_link.search(pages[1].text)
+    assert not next_link.search(pages[2].text)
+    assert 'aria-label="Page suivante"' in pages[2].text  # present but disabled
+    for label in ("Page précédente", "Dernière page"):
+        assert f'aria-label="{label}"' in first
+    assert 'title="Première page"' in first
+
+
+def test_page_size_can_be_changed(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    r = c.get("/cpp/gestionnaire?taille=20")
+    assert len(rows_of(r.text)) == 14 and "Page 1 / 1 (14 ligne(s))" in text_of(r.text)
+    assert len(rows_of(c.get("/cpp/gestionnaire?taille=10&page=2").text)) == 4
+    with running(page_size=10) as p10:
+        assert len(rows_of(logged_in(p10).get("/cpp/gestionnaire").text)) == 10
+
+
+def test_structure_page_texts(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    rec = portal.state.structure(SIAGEP)
+    url = structure_url(portal, SIAGEP)
+    assert SIAGEP not in url
+    page = c.get(url).text
+    text = text_of(page)
+    assert re.search(r"<h1>[^<]*SIAGEP[^<]*25900096600020[^<]*</h1>", page)
+    expiry = rec.expiry.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
+    for expected in (
+        "Utilisateurs rattachés à la structure",
+        "Gestionnaire Principal : Claire MARTIN",
+        "Utilisateur technique : TECH_025900096600020@cpp2017 (ACTIF)",
+        f"Expiration du mot de passe de l'utilisateur technique : {expiry}",
+        "(2 ligne(s))",
+        "GESTIONNAIRE_PRINCIPAL",
+        "Rattacher un utilisateur",
+        "Supprimer les utilisateurs sélectionnés",
+        RESET_BUTTON,
+    ):
+        assert expected in text, expected
+    assert text.index("Informations générales") < text.index("Utilisateurs rattachés")
+    for col in (
+        "Nom",
+        "Prénom",
+        "Adresse de contact",
+        "Rôle",
+        "Statut",
+        "Date de réactivation",
+        "Date dernière connexion",
+    ):
+        assert f'<th scope="col">{col}</th>' in page
+    assert rec.tech_password not in page
+    assert (
+        f"onclick=\"return confirm('{CONFIRM_QUESTION.replace(chr(39), chr(92) + chr(39))}')"
+        in (page)
+    )
+
+
+def test_structure_row_button_leads_to_its_structure(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    page = c.get("/cpp/gestionnaire?page=3").text
+    row = re.search(r"<tr>\s*<td>93319084500067</td>.*?</tr>", page, re.S)
+    assert row and 'title="Consulter la structure"' in row.group(0)
+    action = re.search(r'action="([^"]+)"', row.group(0))
+    assert action
+    assert "Transports Fauvel et Fils" in c.get(action.group(1)).text
+
+
+# ----- the reset ----------------------------------------------------------------------
+
+
+def test_reset_changes_state_only_on_post_and_shows_password_once(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    rec = portal.state.structure(SIAGEP)
+    old_pw, old_exp = rec.tech_password, rec.expiry
+    for _ in range(3):
+        c.get(structure_url(portal, SIAGEP))
+    assert (rec.tech_password, rec.expiry, rec.reset_count) == (old_pw, old_exp, 0)
+    bad = c.post(structure_url(portal, SIAGEP) + "/reinitialiser", data={"jeton": "faux"})
+    assert bad.status_code == 403 and rec.reset_count == 0
+
+    before = datetime.now(PARIS)
+    r = post_reset(c, portal)
+    assert r.status_code == 303
+    assert rec.reset_count == 1 and rec.tech_password != old_pw
+    assert_expiry_moved(rec.expiry, before)
+    result = c.get(r.headers["location"], follow_redirects=False)
+    assert result.status_code == 200
+    text = text_of(result.text)
+    assert "Réinitialisation du mot de passe" in text
+    assert "Utilisateur technique : TECH_025900096600020@cpp2017" in text
+    assert f"Nouveau mot de passe : {rec.tech_password}" in text
+    assert f'<strong class="mdp">{html.escape(rec.tech_password)}</strong>' in result.text
+    assert "Ce mot de passe ne sera plus affiché. Copiez-le maintenant." in text
+    assert "Exporter les informations de connexion" in text
+    assert "Retour à la structure" in text
+    # Shown once: reloading redirects to the structure page without the password.
+    again = c.get(r.headers["location"], follow_redirects=False)
+    assert again.status_code == 303
+    follow = c.get(r.headers["location"])
+    assert rec.tech_password not in follow.text and html.escape(rec.tech_password) not in (
+        follow.text
+    )
+    assert rec.expiry.strftime("%d/%m/%Y %H:%M:%S") in text_of(follow.text)
+    assert rec.reset_count == 1
+
+
+def test_two_resets_give_two_passwords(portal: MockPortal) -> None:
+    c = logged_in(portal)
+    seen = set()
+    for _ in range(2):
+        r = post_reset(c, portal)
+        seen.add(portal.state.structure(SIAGEP).tech_password)
+        assert portal.state.structure(SIAGEP).tech_password in text_of(
+            c.get(r.headers["location"]).text
+        )
+    assert len(seen) == 2 and portal.state.structure(SIAGEP).reset_count == 2
+
+
+def test_browser_confirm_is_default(portal: MockPortal) -> None:
+    page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+    assert "return confirm(" in page and 'role="dialog"' not in page
+
+
+@pytest.mark.parametrize("label", ["Confirmer", "Valider", "Oui"])
+def test_inpage_confirm_dialog(label: str) -> None:
+    with running(confirm="inpage", confirm_label=label) as portal:
+        page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+        assert "confirm(" not in page
+        found = dialogs(page)
+        assert len(found) == 1
+        dlg = found[0]
+        assert CONFIRM_QUESTION in html.unescape(dlg)
+        assert re.search(rf"<button[^>]*>{label}</button>", dlg)
+        assert re.search(r"<button[^>]*>Annuler</button>", dlg)
+        m = re.search(r'<div[^>]*role="dialog"[^>]*>', page)
+        assert m and 'aria-modal="true"' in m.group(0) and "aria-labelledby=" in m.group(0)
+        # The confirm button submits the reset form (so it works without scripts).
+        assert re.search(rf'<button type="submit" form="([^"]+)"[^>]*>{label}</button>', dlg)
+
+
+def test_no_confirmation_variant() -> None:
+    with running(confirm="none") as portal:
+        page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+        assert "confirm(" not in page and 'role="dialog"' not in page
+        assert re.search(rf'<button type="submit">.*?{re.escape(RESET_BUTTON)}</button>', page)
+
+
+@pytest.mark.parametrize("tab", ["same", "new"])
+def test_chorus_tab_variants(tab: str) -> None:
+    with running(chorus_tab=tab) as portal:
+        page = logged_in(portal).get("/portail/applications.pl").text
+        link = re.search(r"<a [^>]*>Chorus Pro</a>", page)
+        assert link
+        assert ('target="_blank"' in link.group(0)) == (tab == "new")
+
+
+def test_password_display_field() -> None:
+    with running(password_display="field") as portal:
+        c = logged_in(portal)
+        r = post_reset(c, portal)
+        page = c.get(r.headers["location"]).text
+        pw = portal.state.structure(SIAGEP).tech_password
+        label = re.search(r'<label for="([^"]+)">Nouveau mot de passe</label>', page)
+        assert label
+        field = re.search(rf'<input [^>]*id="{label.group(1)}"[^>]*>', page)
+        assert field and "readonly" in field.group(0)
+        value = re.search(r'value="([^"]*)"', field.group(0))
+        assert value and html.unescape(value.group(1)) == pw
+
+
+def test_result_in_dialog() -> None:
+    with running(result_view="dialog", confirm="inpage") as portal:
+        c = logged_in(portal)
+        r = post_reset(c, portal)
+        assert r.headers["location"].startswith(structure_url(portal, SIAGEP) + "?")
+        page = c.get(r.headers["location"]).text
+        pw = portal.state.structure(SIAGEP).tech_password
+        result = [d for d in dialogs(page) if "Réinitialisation du mot de passe" in d]
+        assert len(result) == 1
+        dlg_text = text_of(result[0])
+        assert f"Nouveau mot de passe : {pw}" in dlg_text
+        assert "Utilisateur technique : TECH_025900096600020@cpp2017" in dlg_text
+        assert "Fermer" in dlg_text and "Exporter les informations de connexion" in dlg_text
+        assert "Utilisateurs rattachés à la structure" in text_of(page)  # page behind
+        reload = c.get(r.headers["location"])
+        assert pw not in text_of(reload.text)
+        assert not [d for d in dialogs(reload.text) if "Nouveau mot de passe" in d]
+
+
+# ----- faults -------------------------------------------------------------------------
+
+
+def prepare(step: str, portal: MockPortal) -> tuple[httpx.Client, Callable[[], httpx.Response]]:
+    """Log in as needed for `step`; return the client and a call that hits the step once."""
+    c = client(portal, follow=False)
+    if step == "login":
+        return c, lambda: login(c)
+    assert login(c).headers["location"].endswith("/portail/codeVerification.pl")
+    secret = portal.state.account("claire.martin").totp_secret or ""
+
+    def second_factor() -> httpx.Response:
+        code = pyotp.TOTP(secret).now()
+        return c.post("/portail/codeVerification.pl", data={"code": code})
+
+    if step == "second_factor":
+        return c, second_factor
+    assert second_factor().status_code == 303
+    s_url = structure_url(portal, SIAGEP)
+    if step == "applications":
+        return c, lambda: c.get("/portail/applications.pl")
+    if step == "chorus_home":
+        return c, lambda: c.get("/cpp/accueil")
+    if step == "gestionnaire":
+        return c, lambda: c.get("/cpp/gestionnaire")
+    if step == "structure":
+        return c, lambda: c.get(s_url)
+    token = csrf(c.get(s_url).text)
+    if step == "reset":
+        return c, lambda: c.post(s_url + "/reinitialiser", data={"jeton": token})
+    if step == "result":
+        location = c.post(s_url + "/reinitialiser", data={"jeton": token}).headers["location"]
+        return c, lambda: c.get(location)
+    raise AssertionError(step)
+
+
+WEB_STEPS = [
+    "login",
+    "second_factor",
+    "applications",
+    "chorus_home",
+    "gestionnaire",
+    "structure",
+    "reset",
+    "result",
+]
+
+
+def test_totp_for_needs_a_secret() -> None:
+    with pytest.raises(ValueError):
+        MockPortal(PortalOptions(totp_for={"paul.durand"}))
+    with pytest.raises(KeyError):
+        MockPortal(PortalOptions(totp_for={"personne"}))
+
+
+@pytest.fixture
+def env() -> Iterator[MockPortal]:
+    """Claire needs a TOTP code here, so every step of the web path can be faulted."""
+    with running(totp_for={"claire.martin"}) as portal:
+        yield portal
+
+
+@pytest.mark.parametrize("step", WEB_STEPS)
+def test_fault_http500(env: MockPortal, step: str) -> None:
+    _c, hit = prepare(step, env)
+    rec = env.state.structure(SIAGEP)
+    snapshot = (rec.tech_password, rec.expiry, rec.reset_count)
+    env.faults.add(Fault(kind="http500", step=step))
+    for _ in range(2):  # applies every time, not once
+        r = hit()
+        assert r.status_code == 500, step
+        assert "Erreur technique" in r.text
+    if step == "reset":
+        assert (rec.tech_password, rec.expiry, rec.reset_count) == snapshot
+    env.faults.clear()
+    assert hit().status_code in (200, 303)
+
+
+@pytest.mark.parametrize("step", WEB_STEPS)
+def test_fault_slow(env: MockPortal, step: str) -> None:
+    _c, hit = prepare(step, env)
+    env.faults.add(Fault(kind="slow", step=step, seconds=0.4))
+    start = time.monotonic()
+    r = hit()
+    assert time.monotonic() - start >= 0.4
+    assert r.status_code in (200, 303)
+
+
+@pytest.mark.parametrize(
+    "step", ["applications", "chorus_home", "gestionnaire", "structure", "reset", "result"]
+)
+def test_fault_session_expired(env: MockPortal, step: str) -> None:
+    c, hit = prepare(step, env)
+    rec = env.state.structure(SIAGEP)
+    count = rec.reset_count
+    env.faults.add(Fault(kind="session_expired", step=step, times=1))
+    r = hit()
+    assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+    if step == "reset":
+        assert rec.reset_count == count
+    # The session is really gone, not only this answer.
+    after = c.get("/cpp/accueil")
+    assert after.status_code == 303 and after.headers["location"].startswith(LOGIN_PAGE)
+    assert not env.faults.active()  # times=1 used up
+
+
+def test_fault_session_expired_on_login_and_second_factor(env: MockPortal) -> None:
+    _c, hit = prepare("login", env)
+    env.faults.add(Fault(kind="session_expired", step="login", times=1))
+    r = hit()
+    assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
+    assert env.state.successful_logins == 0
+    assert hit().headers["location"].endswith("/portail/codeVerification.pl")
+    _c, hit = prepare("second_factor", env)
+    env.faults.add(Fault(kind="session_expired", step="second_factor"))
+    assert hit().headers["location"].startswith(LOGIN_PAGE)
+
+
+def test_fault_times_counts_hits(env: MockPortal) -> None:
+    _c, hit = prepare("gestionnaire", env)
+    env.faults.add(Fault(kind="http500", step="gestionnaire", times=2))
+    assert [hit().status_code for _ in range(3)] == [500, 500, 200]
+
+
+def test_fault_reset_button_missing(env: MockPortal) -> None:
+    _c, hit = prepare("structure", env)
+    env.faults.add(Fault(kind="reset_button_missing", step="structure"))
+    page = hit().text
+    assert RESET_BUTTON not in page and "Rattacher un utilisateur" in page
+    env.faults.clear()
+    assert RESET_BUTTON in hit().text
+
+
+def test_fault_result_without_password(env: MockPortal) -> None:
+    _c, hit = prepare("result", env)
+    rec = env.state.structure(SIAGEP)
+    assert rec.reset_count == 1  # the reset happened before the result is shown
+    env.faults.add(Fault(kind="result_without_password", step="result"))
+    r = hit()
+    assert r.status_code == 200
+    assert "Réinitialisation du mot de passe" in r.text
+    assert rec.tech_password not in text_of(r.text)
+    assert "Nouveau mot de passe" not in r.text
+    assert hit().status_code == 303  # and it is gone for good
+
+
+def test_fault_result_http500_keeps_result_for_a_retry(env: MockPortal) -> None:
+    _c, hit = prepare("result", env)
+    env.faults.add(Fault(kind="http500", step="result", times=1))
+    assert hit().status_code == 500
+    retry = hit()
+    assert env.state.structure(SIAGEP).tech_password in text_of(retry.text)
+
+
+def test_fault_chorus_link_missing(env: MockPortal) -> None:
+    _c, hit = prepare("applications", env)
+    env.faults.add(Fault(kind="chorus_link_missing", step="applications"))
+    text = text_of(hit().text)
+    assert "Chorus Pro" not in text and "PESOS" in text
+
+
+def test_fault_expiry_not_moved(env: MockPortal) -> None:
+    _c, hit = prepare("reset", env)
+    rec = env.state.structure(SIAGEP)
+    old_pw, old_exp = rec.tech_password, rec.expiry
+    env.faults.add(Fault(kind="expiry_not_moved", step="reset"))
+    assert hit().status_code == 303
+    assert rec.tech_password != old_pw and rec.expiry == old_exp and rec.reset_count == 1
+
+
+def test_fault_validation_and_parse() -> None:
+    assert Fault.parse("slow:structure:2.5") == Fault("slow", "structure", 2.5)
+    assert Fault.parse("http500:reset") == Fault("http500", "reset")
+    for bad in ("nope:reset", "http500:nowhere", "http500", "a:b:c:d"):
+        with pytest.raises(ValueError):
+            Fault.parse(bad)
+
+
+# ----- second factor ------------------------------------------------------------------
+
+
+def wrong_code(secret: str) -> str:
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    valid = {totp.at(now + d) for d in (-60, -30, 0, 30, 60)}
+    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in valid)
+
+
+def test_totp_second_factor() -> None:
+    with running(totp_for={"claire.martin"}) as portal:
+        secret = portal.state.account("claire.martin").totp_secret
+        assert secret
+        c = client(portal, follow=False)
+        r = login(c)
+        assert r.status_code == 303 and r.headers["location"].endswith("codeVerification.pl")
+        assert portal.state.successful_logins == 1
+        # Password alone is not enough to reach the applications.
+        blocked = c.get("/portail/applications.pl")
+        assert blocked.status_code == 303 and "codeVerification" in blocked.headers["location"]
+        page = c.get(r.headers["location"])
+        assert "Code de vérification" in text_of(page.text)
+        assert re.search(r'<label for="([^"]+)">Code de vérification</label>', page.text)
+        assert re.search(r"<button[^>]*>Valider</button>", page.text)
+        bad = c.post(r.headers["location"], data={"code": wrong_code(secret)})
+        assert bad.status_code == 200
+        assert re.search(r'role="alert">Code de vérification incorrect\.<', bad.text)
+        assert c.get("/cpp/accueil").status_code == 303
+        good = c.post(r.headers["location"], data={"code": pyotp.TOTP(secret).now()})
+        assert good.status_code == 303 and good.headers["location"].endswith("applications.pl")
+        assert c.get("/cpp/accueil").status_code == 200
+        # paul has no second factor in this configuration
+        assert "applications.pl" in login(client(portal, follow=False), PAUL).headers["location"]
+
+
+# ----- PISTE --------------------------------------------------------------------------
+
+
+def piste_token(portal: MockPortal) -> str:
+    r = httpx.post(
+        portal.piste_oauth_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+        },
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["scope"] == "openid"
+    return str(body["access_token"])
+
+
+def rattachements(
+    portal: MockPortal, token: str | None, login_: str | None, password: str = ""
+) -> httpx.Response:
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if login_ is not None:
+        headers["cpro-account"] = base64.b64encode(f"{login_}:{password}".encode()).decode()
+    return httpx.post(
+        portal.piste_api_url + "/cpro/utilisateurs/v1/monCompte/recuperer/rattachements",
+        json={"parametresRecherche": {"nbResultatsParPage": 1, "pageResultatDemandee": 1}},
+        headers=headers,
+    )
+
+
+def test_piste_urls(portal: MockPortal) -> None:
+    assert portal.piste_oauth_url == portal.url + "api/oauth/token"
+    assert portal.piste_api_url == portal.url.rstrip("/")
+
+
+def test_piste_token_client_check(portal: MockPortal) -> None:
+    piste_token(portal)
+    basic = httpx.post(
+        portal.piste_oauth_url,
+        data={"grant_type": "client_credentials"},
+        auth=("demo-client", "demo-secret"),
+    )
+    assert basic.status_code == 200 and basic.json()["access_token"]
+    for data in (
+        {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "x"},
+        {"grant_type": "client_credentials", "client_id": "autre", "client_secret": "demo-secret"},
+    ):
+        bad = httpx.post(portal.piste_oauth_url, data=data)
+        assert bad.status_code == 401 and bad.json() == {"error": "invalid_client"}
+    wrong_basic = httpx.post(
+        portal.piste_oauth_url, data={"grant_type": "client_credentials"}, auth=("demo-client", "")
+    )
+    assert wrong_basic.status_code == 401
+
+
+def test_piste_rattachements(portal: MockPortal) -> None:
+    rec = portal.state.structure(SIAGEP)
+    token = piste_token(portal)
+    ok = rattachements(portal, token, rec.tech_login, rec.tech_password)
+    assert ok.status_code == 200
+    body = ok.json()
+    assert body["codeRetour"] == 0 and body["libelle"] == "TRA_MSG_00.000"
+    assert body["listeRattachements"] == [
+        {"idStructure": rec.id, "identifiantStructure": SIAGEP, "designationStructure": "SIAGEP"}
+    ]
+    for login_, password in ((rec.tech_login, "mauvais"), ("TECH_inconnu@cpro.fr", "x")):
+        bad = rattachements(portal, token, login_, password)
+        assert bad.status_code == 200  # business error, as Chorus Pro does
+        assert bad.json()["codeRetour"] == 20001
+        assert "L'utilisateur ou le mot de passe est incorrect." in bad.json()["libelle"]
+    assert rattachements(portal, token, None).status_code == 400
+    assert rattachements(
+        portal, "jeton-inconnu", rec.tech_login, rec.tech_password
+    ).status_code == (401)
+    assert rattachements(portal, None, rec.tech_login, rec.tech_password).status_code == 401
+
+
+def test_piste_follows_the_reset(portal: MockPortal) -> None:
+    rec = portal.state.structure(SIAGEP)
+    old = rec.tech_password
+    c = logged_in(portal)
+    post_reset(c, portal)
+    token = piste_token(portal)
+    assert rattachements(portal, token, rec.tech_login, old).json()["codeRetour"] == 20001
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).json()["codeRetour"] == 0
+
+
+def test_piste_faults(portal: MockPortal) -> None:
+    rec = portal.state.structure(SIAGEP)
+    token = piste_token(portal)
+    portal.faults.add(Fault(kind="piste_5xx", step="piste_token"))
+    r = httpx.post(
+        portal.piste_oauth_url, data={"grant_type": "client_credentials"}, auth=("a", "b")
+    )
+    assert r.status_code == 503
+    portal.faults.clear()
+    portal.faults.add(Fault(kind="piste_5xx", step="piste_api", times=1))
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 503
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 200
+    portal.faults.add(Fault(kind="http500", step="piste_api", times=1))
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 500
+    portal.faults.add(Fault(kind="slow", step="piste_token", seconds=0.3, times=1))
+    start = time.monotonic()
+    piste_token(portal)
+    assert time.monotonic() - start >= 0.3
+    portal.faults.add(Fault(kind="session_expired", step="piste_api", times=1))
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 401
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 401
+
+
+# ----- benchmark data -----------------------------------------------------------------
+
+
+def test_extra_structures() -> None:
+    with running(extra_structures=200) as portal, running(extra_structures=200) as twin:
+        recs = portal.state.structures
+        assert len(recs) == 214
+        assert all(siret_mod.is_valid(r.siret) for r in recs)
+        assert len({r.siret for r in recs}) == 214
+        assert [r.siret for r in recs] == [r.siret for r in twin.state.structures]
+        assert [r.name for r in recs] == [r.name for r in twin.state.structures]
+        c = logged_in(portal)
+        first = c.get("/cpp/gestionnaire?taille=50")
+        assert "Page 1 / 5 (214 ligne(s))" in text_of(first.text)
+        last = c.get("/cpp/gestionnaire?taille=5&page=43")
+        assert rows_of(last.text) == [r.siret for r in recs[210:214]]
+        assert "Page 43 / 43 (214 ligne(s))" in text_of(last.text)
+        assert len(portal.state.account("paul.durand").sirets) == 1
+
+
+# ----- standalone ---------------------------------------------------------------------
+
+
+def test_standalone_server_starts_answers_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fixtures.mock_portal",
+            "--port",
+            "0",
+            "--confirm",
+            "inpage",
+            "--confirm-label",
+            "Oui",
+            "--fault",
+            "slow:chorus_home:0.1",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sel = selectors.DefaultSelector()
+        assert proc.stdout is not None
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout=15), "no startup line"
+        line = proc.stdout.readline()
+        m = re.fullmatch(r"Mock portal listening on (http://127\.0\.0\.1:(\d+)/)\n", line)
+        assert m and int(m.group(2)) > 0, line
+        r = httpx.get(m.group(1), follow_redirects=True)
+        assert r.status_code == 200 and "Connexion" in r.text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
