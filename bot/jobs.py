@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
@@ -66,6 +66,7 @@ class ResetReport:
     before: TechnicalStatus
     after: TechnicalStatus | None = None
     stored_in: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _prepare(settings: Settings, raw_siret: str) -> str:
@@ -228,7 +229,20 @@ def _reset_locked(settings, siret, manager, record, *, force: bool) -> ResetRepo
     if isinstance(result, TechnicalStatus):
         record.outcome, record.exit_code = "skipped", EXIT_OK
         return ResetReport(siret=siret, action="skipped", before=result)
-    return _confirm_reset(siret, result, record)
+    report = _confirm_reset(siret, result, record)
+    after_reset(settings, stored[0], report, record)
+    return report
+
+
+def after_reset(
+    settings: Settings, new: NewPassword, report: ResetReport, record: audit.AuditRecord
+) -> None:
+    """What follows a confirmed reset: prove the new password, then hand it over.
+
+    The password is already in the keyring here. A step that fails must never undo the reset:
+    it raises its own error (exit code documented) or adds a warning to `report.warnings`.
+    Each step appends its name and outcome to `record.detail` for the audit trail.
+    """
 
 
 def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
