@@ -26,7 +26,12 @@ from bot.hosts import check_portal_url
 from bot.log import redactor
 from bot.rescue import write_rescue
 from bot.siret import parse_siret
-from flows.gestionnaire_path import ResetOutcome, check_flow, reset_flow
+from flows.gestionnaire_path import (
+    ResetOutcome,
+    check_flow,
+    enter_chorus_pro,
+    reset_structure,
+)
 from flows.models import NewPassword, TechnicalStatus
 
 
@@ -167,6 +172,23 @@ class _structure_lock:
 
 
 def _reset_locked(settings, siret, manager, record, *, force: bool) -> ResetReport:
+    with BrowserRun(settings, f"reset-{siret}") as run:
+        home_url = enter_chorus_pro(
+            run.session, settings.portal_url, manager, on_logged_in=run.start_trace
+        )
+        return reset_in_session(run, home_url, settings, siret, record, force=force)
+
+
+def reset_in_session(
+    run: BrowserRun,
+    home_url: str,
+    settings: Settings,
+    siret: str,
+    record: audit.AuditRecord,
+    *,
+    force: bool,
+) -> ResetReport:
+    """One structure's reset, in a browser already logged in to Chorus Pro."""
     stored: list[NewPassword] = []
 
     def before_reset(status: TechnicalStatus) -> bool:
@@ -208,16 +230,9 @@ def _reset_locked(settings, siret, manager, record, *, force: bool) -> ResetRepo
         )
 
     try:
-        with BrowserRun(settings, f"reset-{siret}") as run:
-            result = reset_flow(
-                run.session,
-                settings.portal_url,
-                manager,
-                siret,
-                before_reset=before_reset,
-                on_password=on_password,
-                on_logged_in=run.start_trace,
-            )
+        result = reset_structure(
+            run.session, home_url, siret, before_reset=before_reset, on_password=on_password
+        )
     except ChorusBotError as error:
         if stored and not isinstance(error, PasswordRescued):
             error.hint = (

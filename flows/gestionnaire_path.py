@@ -7,13 +7,15 @@ module with the same two flows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from loguru import logger
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import (
+    BrowserError,
+    ChorusBotError,
     LoginRejected,
     PasswordNotShown,
     PortalError,
@@ -181,11 +183,7 @@ def _page_through(
         # A pager that leads back to rows already seen would loop for ever.
         if not fresh or not activities.can_go_next():
             return len(seen_sirets)
-        first_before = rows[0].siret if rows else ""
-        activities.go_next()
-        session.settle()
-        activities.structures_table.wait_for()
-        _wait_for_page_change(activities, first_before)
+        _next_page(session, activities)
 
 
 def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) -> None:
@@ -216,6 +214,36 @@ def _nothing() -> None:
     return None
 
 
+def enter_chorus_pro(
+    session: PortalSession,
+    start_url: str,
+    manager: ManagerLogin,
+    *,
+    on_logged_in: Callable[[], None] = _nothing,
+) -> str:
+    """Logs in and opens Chorus Pro; returns the `Accueil connecté` URL to come back to."""
+    log_in(session, start_url, manager)
+    on_logged_in()
+    open_chorus_pro(session)
+    return session.url
+
+
+def back_to_chorus_home(session: PortalSession, home_url: str) -> None:
+    """Between two structures: the menu is on `Accueil connecté`, one page away."""
+    if session.url == home_url:
+        return
+    with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
+        session.page.goto(home_url)
+        session.settle()
+        ChorusHomePage(session.page).manager_activities.first.wait_for()
+
+
+def check_structure(session: PortalSession, home_url: str, siret: str) -> TechnicalStatus:
+    back_to_chorus_home(session, home_url)
+    structure = find_structure(session, siret)
+    return read_status(session, structure, siret)
+
+
 def check_flow(
     session: PortalSession,
     start_url: str,
@@ -225,31 +253,107 @@ def check_flow(
     on_logged_in: Callable[[], None] = _nothing,
 ) -> TechnicalStatus:
     """Flow 1: read the technical login and expiry date of one structure. Changes nothing."""
-    log_in(session, start_url, manager)
-    on_logged_in()
-    open_chorus_pro(session)
-    structure = find_structure(session, siret)
-    return read_status(session, structure, siret)
+    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
+    return check_structure(session, home_url, siret)
 
 
-def reset_flow(
+def each_structure_status(
+    session: PortalSession, home_url: str, wanted: set[str] | None = None
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """Reads every structure of `Mes structures` (or the `wanted` ones), walking the pages once.
+
+    A structure whose page fails yields its error and the walk goes on; a dead browser stops it.
+    """
+    back_to_chorus_home(session, home_url)
+    activities = open_manager_activities(session)
+    remaining = set(wanted) if wanted is not None else None
+    seen: set[str] = set()
+    page_number = 1
+    while remaining is None or remaining:
+        with session.step("Mes structures", "the rows of `Mes structures`"):
+            rows = [row for row in activities.read_rows() if row.siret not in seen]
+        seen.update(row.siret for row in rows)
+        for row in rows:
+            if remaining is not None and row.siret not in remaining:
+                continue
+            yield row.siret, _status_from_list(session, activities, row.siret)
+            if remaining is not None:
+                remaining.discard(row.siret)
+            activities = _back_to_list(session, home_url, row.siret, page_number)
+        with session.step("Mes structures", "the next page of `Mes structures`"):
+            if not rows or not activities.can_go_next():
+                break
+            _next_page(session, activities)
+            page_number += 1
+    for siret in sorted(remaining or ()):
+        yield (
+            siret,
+            StructureNotFound(
+                f"structure {siret} is not in `Mes structures` ({len(seen)} structure(s) seen)",
+                step="Mes structures",
+                hint="check the SIRET, and that this manager account manages the structure",
+            ),
+        )
+
+
+def _status_from_list(
+    session: PortalSession, activities: ManagerActivitiesPage, siret: str
+) -> TechnicalStatus | ChorusBotError:
+    try:
+        with session.step("Mes structures", f"the row of structure {siret}"):
+            activities.open_structure(siret)
+        with session.step("structure page", "the line `Expiration du mot de passe…`"):
+            session.settle()
+            structure = StructurePage(session.page)
+            structure.wait_until_shown()
+        return read_status(session, structure, siret)
+    except BrowserError:
+        raise
+    except ChorusBotError as error:
+        return error
+
+
+def _back_to_list(
+    session: PortalSession, home_url: str, siret: str, page_number: int
+) -> ManagerActivitiesPage:
+    """Back on the list page we came from; a pager drawn by script may need walking again."""
+    with session.step("Mes structures", "the `Mes structures` table"):
+        session.page.go_back()
+        session.settle()
+        activities = ManagerActivitiesPage(session.page)
+        activities.wait_until_shown()
+        if activities.has_row_for(siret):
+            return activities
+    back_to_chorus_home(session, home_url)
+    activities = open_manager_activities(session)
+    with session.step("Mes structures", "the next page of `Mes structures`"):
+        for _ in range(page_number - 1):
+            _next_page(session, activities)
+    return activities
+
+
+def _next_page(session: PortalSession, activities: ManagerActivitiesPage) -> None:
+    rows = activities.read_rows()
+    activities.go_next()
+    session.settle()
+    activities.structures_table.wait_for()
+    _wait_for_page_change(activities, rows[0].siret if rows else "")
+
+
+def reset_structure(
     session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
+    home_url: str,
     siret: str,
     *,
     before_reset: Callable[[TechnicalStatus], bool],
     on_password: Callable[[NewPassword, TechnicalStatus], None],
-    on_logged_in: Callable[[], None] = _nothing,
 ) -> ResetOutcome | TechnicalStatus:
-    """Flow 2: read the status, reset, hand the new password over, read the expiry again.
+    """Reads the status, resets, hands the new password over, reads the expiry again.
 
     `before_reset` decides whether to go on (it returns False to stop with the status alone).
     `on_password` must keep the password safe before anything else can fail.
     """
-    log_in(session, start_url, manager)
-    on_logged_in()
-    open_chorus_pro(session)
+    back_to_chorus_home(session, home_url)
     structure = find_structure(session, siret)
     before = read_status(session, structure, siret)
     structure_url = session.url
@@ -264,6 +368,23 @@ def reset_flow(
         structure.wait_until_shown()
     after = read_status(session, structure, siret)
     return ResetOutcome(before=before, after=after)
+
+
+def reset_flow(
+    session: PortalSession,
+    start_url: str,
+    manager: ManagerLogin,
+    siret: str,
+    *,
+    before_reset: Callable[[TechnicalStatus], bool],
+    on_password: Callable[[NewPassword, TechnicalStatus], None],
+    on_logged_in: Callable[[], None] = _nothing,
+) -> ResetOutcome | TechnicalStatus:
+    """Flow 2: log in, then `reset_structure`."""
+    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
+    return reset_structure(
+        session, home_url, siret, before_reset=before_reset, on_password=on_password
+    )
 
 
 def reset_password(
