@@ -24,11 +24,22 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "browser": (str, None),
     "timeout": (float, 30.0),
     "allow_hosts": (list, []),
+    "structures": (list, []),
+    "piste_env": (str, "production"),
+    "piste_api_url": (str, None),
+    "piste_oauth_url": (str, None),
+    "piste_backoff": (float, 1.0),
+    # Hand-over after a reset; checked and converted by _check_handover_keys.
+    "post_reset_command": (object, ()),
+    "post_reset_timeout": (float, 120.0),
+    "mail": (dict, None),
 }
+PISTE_ENVS = ("production", "sandbox")
 _ENV_KEYS = {
     "identifiant": "CHORUS_BOT_USERNAME",
     "portal_url": "CHORUS_BOT_PORTAL_URL",
     "browser": "CHORUS_BOT_BROWSER",
+    "post_reset_command": "CHORUS_BOT_POST_RESET_COMMAND",
 }
 
 
@@ -51,6 +62,14 @@ class Settings:
     browser: str | None = None
     timeout: float = 30.0
     allow_hosts: tuple[str, ...] = ()
+    structures: tuple[str, ...] = ()
+    post_reset_command: tuple[str, ...] = ()  # argv, run without a shell
+    post_reset_timeout: float = 120.0
+    mail: MailSettings | None = None
+    piste_env: str = "production"
+    piste_api_url: str | None = None
+    piste_oauth_url: str | None = None
+    piste_backoff: float = 1.0  # seconds before the 2nd PISTE try; doubled before each next
     headed: bool = False
     verbose: bool = False
     trace: bool = False
@@ -94,6 +113,7 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
             raise ConfigError(
                 f"config file {path}: {key} must be a {expected.__name__}", hint="fix the value"
             )
+    _check_handover_keys(path, data)
     return data
 
 
@@ -115,6 +135,133 @@ def build_settings(**options: Any) -> Settings:
             value = [*values.get("allow_hosts", []), *value]
         values[key], sources[key] = value, "option"
     values["allow_hosts"] = tuple(values.get("allow_hosts") or ())
+    values["structures"] = tuple(str(siret) for siret in values.get("structures") or ())
+    values["post_reset_command"] = parse_command(
+        values["post_reset_command"], "CHORUS_BOT_POST_RESET_COMMAND"
+    )
+    if values["post_reset_timeout"] <= 0:
+        raise ConfigError("post_reset_timeout must be a positive number of seconds")
     if values["timeout"] <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if values["piste_env"] not in PISTE_ENVS:
+        raise ConfigError(
+            f"piste_env must be one of {', '.join(PISTE_ENVS)}, not {values['piste_env']!r}"
+        )
+    if values["piste_backoff"] < 0:
+        raise ConfigError("piste_backoff must be zero or a positive number of seconds")
     return Settings(**values, sources=sources)
+
+
+# Hand-over: the [mail] table and post_reset_command ----------------------------------------
+
+# key: (type, default). The SMTP password is never here: it is in the keyring (chorus-bot/smtp).
+_MAIL_KEYS: dict[str, tuple[type, Any]] = {
+    "host": (str, None),
+    "port": (int, None),
+    "starttls": (bool, True),
+    "ssl": (bool, False),
+    "user": (str, None),
+    "sender": (str, None),
+    "recipients": (list, []),
+    "include_password": (bool, False),
+    "cafile": (str, None),
+    "timeout": (float, 30.0),
+}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The optional hand-over e-mail sent after a successful reset."""
+
+    host: str
+    sender: str
+    recipients: tuple[str, ...]
+    port: int = 587
+    starttls: bool = True
+    ssl: bool = False
+    user: str | None = None
+    include_password: bool = False
+    cafile: str | None = None  # a private CA for the relay's certificate
+    timeout: float = 30.0
+    given: frozenset[str] = frozenset()  # the keys the file set, for `config show`
+
+
+def _is_type(value: Any, expected: type) -> bool:
+    # TOML booleans are Python ints: `port = true` must not pass as a number.
+    if expected in (int, float) and isinstance(value, bool):
+        return False
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)
+
+
+def parse_mail(path: Path, table: dict[str, Any]) -> MailSettings:
+    unknown = sorted(set(table) - set(_MAIL_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: [mail] has unknown key(s): {', '.join(unknown)}",
+            hint=f"known keys: {', '.join(_MAIL_KEYS)}",
+        )
+    for key, value in table.items():
+        expected, _ = _MAIL_KEYS[key]
+        if not _is_type(value, expected):
+            raise ConfigError(
+                f"config file {path}: mail.{key} must be a {expected.__name__}",
+                hint="fix the value",
+            )
+    values = {key: table.get(key, default) for key, (_, default) in _MAIL_KEYS.items()}
+    for required in ("host", "sender", "recipients"):
+        if not values[required]:
+            raise ConfigError(
+                f"config file {path}: [mail] needs {required}",
+                hint="set host, sender and recipients, or remove the [mail] table",
+            )
+    recipients = values["recipients"]
+    if not all(isinstance(r, str) and "@" in r for r in recipients):
+        raise ConfigError(
+            f"config file {path}: mail.recipients must be a list of e-mail addresses",
+            hint='e.g. recipients = ["dsi@example.fr"]',
+        )
+    if values["ssl"] and values["starttls"]:
+        raise ConfigError(
+            f"config file {path}: mail.ssl and mail.starttls cannot both be true",
+            hint="ssl = true for port 465 (TLS from the start), starttls = true for 587",
+        )
+    if values["port"] is None:
+        values["port"] = 465 if values["ssl"] else 587 if values["starttls"] else 25
+    return MailSettings(
+        **{**values, "recipients": tuple(recipients), "timeout": float(values["timeout"])},
+        given=frozenset(table),
+    )
+
+
+def parse_command(value: Any, origin: str) -> tuple[str, ...]:
+    """A list of strings is the argv; a string is split like a shell would, but never run
+    through one (no pipes, no expansion)."""
+    import shlex
+
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError as error:
+            raise ConfigError(
+                f"{origin}: post_reset_command cannot be split ({error})", hint="fix the quotes"
+            ) from None
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return tuple(value)
+    raise ConfigError(
+        f"{origin}: post_reset_command must be a list of strings (or one string)",
+        hint='e.g. post_reset_command = ["/usr/local/bin/push-to-erp", "--quiet"]',
+    )
+
+
+def _check_handover_keys(path: Path, data: dict[str, Any]) -> None:
+    """Converts in place, so that build_settings gets ready values."""
+    if "mail" in data:
+        data["mail"] = parse_mail(path, data["mail"])
+    if "post_reset_command" in data:
+        data["post_reset_command"] = parse_command(
+            data["post_reset_command"], f"config file {path}"
+        )

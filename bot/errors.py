@@ -1,7 +1,8 @@
 """Every error chorus-bot reports. Only the CLI turns them into a message and an exit code.
 
 Exit codes (documented in the README):
-  0 OK; 1 failure (portal, browser, network, keyring); 2 bad usage or bad input;
+  0 OK; 1 failure (portal, browser, network, keyring, PISTE; the API rejected the technical
+  password); 2 bad usage or bad input;
   3 `check`: expires within the warning window; 4 `check`: expired;
   5 the new password could not be stored in the keyring and was written to a rescue file;
   130 interrupted (Ctrl-C).
@@ -22,6 +23,8 @@ class ChorusBotError(Exception):
     """Base of every error chorus-bot reports."""
 
     exit_code = EXIT_FAILURE
+    # True when nothing more can be done in this run (no browser, or the user said stop).
+    ends_run = False
 
     def __init__(self, message: str, *, step: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
@@ -55,7 +58,7 @@ class InvalidSiret(UsageError):
 
 
 class HostNotAllowed(UsageError):
-    """The portal URL is not a genuine DGFiP / Chorus Pro host nor an allowed one."""
+    """The portal or PISTE URL is not a genuine host nor an allowed one."""
 
 
 class CredentialsMissing(UsageError):
@@ -72,6 +75,8 @@ class KeyringError(ChorusBotError):
 
 class BrowserError(ChorusBotError):
     """No browser was found, or the browser failed or died."""
+
+    ends_run = True
 
 
 class PortalError(ChorusBotError):
@@ -102,6 +107,22 @@ class PasswordNotShown(PortalError):
     """The portal reset the password but did not show the new one."""
 
 
+class PisteError(ChorusBotError):
+    """PISTE or the Chorus Pro API answered something the bot did not expect."""
+
+
+class PisteUnavailable(PisteError):
+    """PISTE could not be reached, or kept answering 5xx, after the bounded retries."""
+
+
+class PisteClientRejected(PisteError):
+    """PISTE refused the OAuth client id or secret of the PISTE application."""
+
+
+class VerificationFailed(PisteError):
+    """The API rejected the technical password."""
+
+
 class AlreadyRunning(ChorusBotError):
     """Another chorus-bot run holds the lock for this structure."""
 
@@ -116,3 +137,4 @@ class Interrupted(ChorusBotError):
     """The run was interrupted (Ctrl-C or SIGTERM)."""
 
     exit_code = EXIT_INTERRUPTED
+    ends_run = True

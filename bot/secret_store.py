@@ -3,6 +3,8 @@
 - technical user: service `chorus-bot/technical/<SIRET>`, username = technical login,
   password = technical password; the one before the last reset under `…/<SIRET>/previous`.
 - portal manager: service `chorus-bot/portal`, username = identifiant.
+- PISTE application: service `chorus-bot/piste`, username = OAuth client id,
+  password = client secret (to verify technical passwords against the Chorus Pro API).
 
 Each service holds one entry, so `keyring.get_credential(service, None)` finds it.
 keyring's own configuration (PYTHON_KEYRING_BACKEND, keyringrc.cfg) chooses the backend.
@@ -25,6 +27,7 @@ from bot.log import redactor
 PORTAL_SERVICE = "chorus-bot/portal"
 PROBE_SERVICE = "chorus-bot/probe"
 TOTP_SERVICE = "chorus-bot/totp"
+PISTE_SERVICE = "chorus-bot/piste"
 
 
 def technical_service(siret: str) -> str:
@@ -179,3 +182,18 @@ def get_totp_secret() -> StoredSecret | None:
 
 def set_totp_secret(identifiant: str, secret: str) -> None:
     _replace(TOTP_SERVICE, identifiant, secret)
+
+
+# PISTE application (OAuth client credentials) -----------------------------------------------
+
+
+def get_piste_client() -> StoredSecret | None:
+    return _get(PISTE_SERVICE)
+
+
+def set_piste_client(client_id: str, client_secret: str) -> None:
+    _replace(PISTE_SERVICE, client_id, client_secret)
+
+
+def delete_piste_client() -> bool:
+    return _delete(PISTE_SERVICE)
