@@ -5,6 +5,8 @@ Exit codes (documented in the README):
   password); 2 bad usage or bad input;
   3 `check`: expires within the warning window; 4 `check`: expired;
   5 the new password could not be stored in the keyring and was written to a rescue file;
+  6 `reset`: the reset is done and the new password stored, but the hand-over failed (the
+    e-mail could not be sent, or `post_reset_command` failed): hand the password over by hand;
   130 interrupted (Ctrl-C).
 """
 
@@ -16,6 +18,7 @@ EXIT_USAGE = 2
 EXIT_EXPIRES_SOON = 3
 EXIT_EXPIRED = 4
 EXIT_RESCUED = 5
+EXIT_HANDOVER_FAILED = 6
 EXIT_INTERRUPTED = 130
 
 
@@ -131,6 +134,12 @@ class PasswordRescued(ChorusBotError):
     """The new password could not be stored in the keyring; it is in a rescue file."""
 
     exit_code = EXIT_RESCUED
+
+
+class HandoverFailed(ChorusBotError):
+    """The reset is done and stored, but the hand-over e-mail or post_reset_command failed."""
+
+    exit_code = EXIT_HANDOVER_FAILED
 
 
 class Interrupted(ChorusBotError):

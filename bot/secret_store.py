@@ -5,6 +5,7 @@
 - portal manager: service `chorus-bot/portal`, username = identifiant.
 - PISTE application: service `chorus-bot/piste`, username = OAuth client id,
   password = client secret (to verify technical passwords against the Chorus Pro API).
+- SMTP relay (hand-over e-mail): service `chorus-bot/smtp`, username = `[mail] user`.
 
 Each service holds one entry, so `keyring.get_credential(service, None)` finds it.
 keyring's own configuration (PYTHON_KEYRING_BACKEND, keyringrc.cfg) chooses the backend.
@@ -28,6 +29,7 @@ PORTAL_SERVICE = "chorus-bot/portal"
 PROBE_SERVICE = "chorus-bot/probe"
 TOTP_SERVICE = "chorus-bot/totp"
 PISTE_SERVICE = "chorus-bot/piste"
+SMTP_SERVICE = "chorus-bot/smtp"
 
 
 def technical_service(siret: str) -> str:
@@ -197,3 +199,16 @@ def set_piste_client(client_id: str, client_secret: str) -> None:
 
 def delete_piste_client() -> bool:
     return _delete(PISTE_SERVICE)
+
+
+# SMTP relay for the hand-over e-mail ------------------------------------------------------
+
+
+def get_smtp_password(user: str) -> str | None:
+    """The password of the `[mail] user`; an entry stored for another user does not count."""
+    stored = _get(SMTP_SERVICE)
+    return stored.password if stored is not None and stored.login == user else None
+
+
+def set_smtp_password(user: str, password: str) -> None:
+    _replace(SMTP_SERVICE, user, password)
