@@ -857,6 +857,15 @@ def test_piste_faults(portal: MockPortal) -> None:
     assert rattachements(portal, token, rec.tech_login, rec.tech_password).status_code == 401
 
 
+def test_piste_reject_fault_refuses_even_the_current_password(portal: MockPortal) -> None:
+    rec = portal.state.structure(SIAGEP)
+    token = piste_token(portal)
+    portal.faults.add(Fault(kind="piste_reject", step="piste_api", times=1))
+    rejected = rattachements(portal, token, rec.tech_login, rec.tech_password)
+    assert rejected.status_code == 200 and rejected.json()["codeRetour"] == 20001
+    assert rattachements(portal, token, rec.tech_login, rec.tech_password).json()["codeRetour"] == 0
+
+
 # ----- benchmark data -----------------------------------------------------------------
 
 
