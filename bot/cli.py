@@ -210,6 +210,8 @@ def reset(
             f"username {report.after.login!r}"
         )
         typer.echo(f"  Read it with   : chorus-bot secret show --structure {report.siret}")
+    # 6 when the hand-over failed: the warning was logged on stderr when it happened.
+    raise typer.Exit(report.exit_code)
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -240,10 +242,19 @@ def credentials_set(
             "--totp", help="Store the authenticator (TOTP) secret instead of the password."
         ),
     ] = False,
+    smtp: Annotated[
+        bool,
+        typer.Option(
+            "--smtp", help="Store the password of the SMTP `[mail] user` (hand-over e-mail)."
+        ),
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden."""
     settings = _settings(identifiant=identifiant, verbose=verbose)
+    if smtp:
+        _store_smtp_password(settings, password_stdin)
+        return
     from bot import secret_store
     from bot.auth import stdin_is_terminal
 
@@ -284,6 +295,31 @@ def credentials_set(
     typer.echo(
         f"Password stored in the keyring: service {secret_store.PORTAL_SERVICE!r}, "
         f"username {identifiant!r}"
+    )
+
+
+def _store_smtp_password(settings: Settings, password_stdin: bool) -> None:
+    from bot import secret_store
+    from bot.auth import stdin_is_terminal
+
+    user = settings.mail.user if settings.mail else None
+    if not user:
+        raise UsageError(
+            "no SMTP user is configured",
+            hint=f"set `user` in the [mail] table of {config_file()} first",
+        )
+    if password_stdin or not stdin_is_terminal():
+        secret = _read_secret_from_stdin("SMTP password")
+    else:
+        secret = typer.prompt(
+            f"SMTP password for {user} ({settings.mail.host})",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    secret_store.set_smtp_password(user, secret)
+    typer.echo(
+        f"SMTP password stored in the keyring: service {secret_store.SMTP_SERVICE!r}, "
+        f"username {user!r}"
     )
 
 
@@ -393,10 +429,27 @@ def config_path() -> None:
     typer.echo(str(config_file()))
 
 
-@config_app.command("show", epilog="Example: chorus-bot config show")
-def config_show(verbose: Verbose = False) -> None:
-    """Print the effective configuration and where each value comes from. Never a secret."""
-    settings = _settings(verbose=verbose)
+@config_app.command(
+    "show", epilog="Examples: chorus-bot config show ; chorus-bot config show --timeout 60"
+)
+def config_show(
+    portal_url: PortalUrl = None,
+    timeout: Timeout = None,
+    browser: Browser = None,
+    allow_host: AllowHost = None,
+    verbose: Verbose = False,
+) -> None:
+    """Print the effective configuration and where each value comes from. Never a secret.
+
+    The options show what a command given the same options would use.
+    """
+    settings = _settings(
+        portal_url=portal_url,
+        timeout=timeout,
+        browser=browser,
+        allow_hosts=allow_host,
+        verbose=verbose,
+    )
     typer.echo(f"# {config_file()}")
     for key in (
         "identifiant",
@@ -409,7 +462,36 @@ def config_show(verbose: Verbose = False) -> None:
     ):
         value = getattr(settings, key)
         typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
+    _show_handover_config(settings)
     typer.echo(f"# state folder: {settings.state_dir}")
+
+
+def _show_handover_config(settings: Settings) -> None:
+    """post_reset_command and the [mail] table. The SMTP password is only located, not read."""
+    from dataclasses import fields
+
+    from bot.secret_store import SMTP_SERVICE
+
+    for key in ("post_reset_command", "post_reset_timeout"):
+        value = getattr(settings, key)
+        value = list(value) if isinstance(value, tuple) else value
+        typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
+    mail = settings.mail
+    if mail is None:
+        typer.echo("# [mail]: not configured, no hand-over e-mail")
+        return
+    typer.echo("[mail]  # file")
+    for item in fields(mail):
+        if item.name == "given":
+            continue
+        value = getattr(mail, item.name)
+        value = list(value) if isinstance(value, tuple) else value
+        source = "file" if item.name in mail.given else "default"
+        typer.echo(f"mail.{item.name} = {value!r}  # {source}")
+    if mail.user:
+        typer.echo(
+            f"# SMTP password: in the keyring, service {SMTP_SERVICE!r}, username {mail.user!r}"
+        )
 
 
 # --- entry point ---------------------------------------------------------------------------

@@ -8,22 +8,26 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from loguru import logger
 
-from bot import audit, secret_store
+from bot import audit, secret_store, verification
 from bot.auth import CredentialSource
 from bot.browser import BrowserRun
 from bot.config import Settings
 from bot.errors import (
     EXIT_EXPIRED,
     EXIT_EXPIRES_SOON,
+    EXIT_FAILURE,
+    EXIT_HANDOVER_FAILED,
     EXIT_OK,
     AlreadyRunning,
     ChorusBotError,
+    HandoverFailed,
     KeyringError,
     PasswordRescued,
     ResetNotConfirmed,
 )
 from bot.hosts import check_portal_url
 from bot.log import redactor
+from bot.piste import Verification
 from bot.rescue import write_rescue
 from bot.siret import parse_siret
 from flows.gestionnaire_path import (
@@ -39,6 +43,7 @@ from flows.models import NewPassword, TechnicalStatus
 class CheckReport:
     status: TechnicalStatus
     warn_days: int
+    verification: Verification | None = None  # `check --verify`
 
     @property
     def days_left(self) -> int:
@@ -52,16 +57,21 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
+        if self.verification is not None and not self.verification.accepted:
+            return EXIT_FAILURE
         return {"expired": EXIT_EXPIRED, "expires-soon": EXIT_EXPIRES_SOON}.get(self.state, EXIT_OK)
 
     def as_dict(self) -> dict:
-        return {
+        data = {
             "structure": self.status.siret,
             "technical_login": self.status.login,
             "expires_at": self.status.expires_at.isoformat(),
             "days_left": self.days_left,
             "state": self.state,
         }
+        if self.verification is not None:
+            data["verification"] = self.verification.as_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,13 @@ class ResetReport:
     after: TechnicalStatus | None = None
     stored_in: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # lines the after-reset steps want shown
+    # Steps of the hand-over that failed (the reset itself is done): exit code 6.
+    handover_failures: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_HANDOVER_FAILED if self.handover_failures else EXIT_OK
 
 
 def _prepare(settings: Settings, raw_siret: str) -> str:
@@ -80,19 +97,26 @@ def _prepare(settings: Settings, raw_siret: str) -> str:
     return siret
 
 
-def check(settings: Settings, raw_siret: str, credentials: CredentialSource) -> CheckReport:
+def check(
+    settings: Settings, raw_siret: str, credentials: CredentialSource, *, verify: bool = False
+) -> CheckReport:
     siret = _prepare(settings, raw_siret)
     record = audit.AuditRecord(action="check", structure=siret)
     try:
+        # Missing PISTE credentials or a bad PISTE URL are reported before the browser starts.
+        pending = verification.prepare(settings, siret) if verify else None
         manager = credentials.manager_login()
         with BrowserRun(settings, f"check-{siret}") as run:
             status = check_flow(
                 run.session, settings.portal_url, manager, siret, on_logged_in=run.start_trace
             )
-        report = CheckReport(status=status, warn_days=settings.warn_days)
         record.technical_login = status.login
         record.expiry_before = status.expires_at.isoformat()
+        verified = pending.run() if pending else None
+        report = CheckReport(status=status, warn_days=settings.warn_days, verification=verified)
         record.outcome, record.exit_code = report.state, report.exit_code
+        if verified is not None:
+            record.detail = f"verify: {verified.reason}"
         return report
     except BaseException as error:
         _record_failure(record, error)
@@ -125,6 +149,7 @@ def reset(
         if not dry_run:
             # Before the portal is touched: a keyring that cannot keep the password is fatal.
             secret_store.probe()
+            verification.check_configured_hosts(settings)
         manager = credentials.manager_login()
         if dry_run:
             return _dry_run(settings, siret, manager, record)
@@ -258,6 +283,73 @@ def after_reset(
     it raises its own error (exit code documented) or adds a warning to `report.warnings`.
     Each step appends its name and outcome to `record.detail` for the audit trail.
     """
+    _verify_new_password(settings, new, report, record)
+    _hand_over(settings, new, report, record)
+
+
+def _verify_new_password(
+    settings: Settings, new: NewPassword, report: ResetReport, record: audit.AuditRecord
+) -> None:
+    """When PISTE is set up: the API must accept the new password, or the run exits 1.
+
+    An unproven password is not handed over: a rejection (or no answer) raises, which skips the
+    hand-over; the previous password stays in the keyring beside the new one.
+    """
+    outcome = verification.verify_new_password(settings, new.siret, new.login, new.password)
+    if outcome is not None:
+        note = f"verify: {outcome}"
+        record.detail = f"{record.detail}; {note}" if record.detail else note
+        report.notes.append("Verified       : the Chorus Pro API accepts the new password")
+
+
+def _hand_over(
+    settings: Settings, new: NewPassword, report: ResetReport, record: audit.AuditRecord
+) -> None:
+    """post_reset_command, then the e-mail, which can then say whether the push worked."""
+    from bot import handover
+
+    command_outcome = None
+    if settings.post_reset_command:
+        try:
+            handover.run_post_reset_command(
+                settings.post_reset_command, settings.post_reset_timeout, new
+            )
+            command_outcome = "réussie"
+            _note_handover(record, "post_reset_command: ok")
+        except HandoverFailed as error:
+            command_outcome = f"ÉCHEC ({redactor.redact(error.message)})"
+            _handover_failed(report, record, error)
+    mail = settings.mail
+    if mail is not None and report.after is not None:
+        try:
+            message = handover.build_message(
+                mail,
+                new,
+                report.after,
+                keyring_service=secret_store.technical_service(new.siret),
+                command_outcome=command_outcome,
+            )
+            handover.send_mail(mail, message)
+            _note_handover(
+                record,
+                f"mail: sent to {len(mail.recipients)} recipient(s)"
+                + (" WITH the password" if mail.include_password else ""),
+            )
+        except HandoverFailed as error:
+            _handover_failed(report, record, error)
+
+
+def _note_handover(record: audit.AuditRecord, text: str) -> None:
+    record.detail = f"{record.detail}; {text}" if record.detail else text
+
+
+def _handover_failed(report: ResetReport, record: audit.AuditRecord, error: HandoverFailed) -> None:
+    line = redactor.redact(error.one_line())
+    logger.warning("{}: the reset is done, but {}", report.siret, line)
+    report.warnings.append(line)
+    report.handover_failures.append(error.step or "hand-over")
+    _note_handover(record, f"{error.step}: FAILED ({redactor.redact(error.message)})")
+    record.exit_code = EXIT_HANDOVER_FAILED
 
 
 def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
