@@ -89,6 +89,7 @@ class BrowserRun:
         self._browser = None
         self._context = None
         self._tracing = False
+        self.kept_failures = False
         self.session = None
 
     def __enter__(self) -> BrowserRun:
@@ -144,13 +145,19 @@ class BrowserRun:
             except Exception as error:  # a dead browser cannot hand its trace over
                 logger.debug("trace not saved: {}", type(error).__name__)
 
-    def save_diagnosis(self, error: BaseException) -> None:
-        """The failing step, its URL, a masked screenshot and the page without input values."""
+    def save_diagnosis(self, error: BaseException, name: str | None = None) -> None:
+        """The failing step, its URL, a masked screenshot and the page without input values.
+
+        `name` files them in a sub-folder, for a run over many structures that goes on.
+        """
+        folder = self.run_dir / name if name else self.run_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        self.kept_failures = True
         session = self.session
         step = getattr(error, "step", None) or (session.current_step if session else None)
         url = session.url if session else ""
         message = error.one_line() if isinstance(error, ChorusBotError) else type(error).__name__
-        (self.run_dir / "failure.json").write_text(
+        (folder / "failure.json").write_text(
             redactor.redact(
                 json.dumps(
                     {"step": step, "url": url, "error": message}, ensure_ascii=False, indent=2
@@ -159,23 +166,23 @@ class BrowserRun:
             encoding="utf-8",
         )
         self.stop_trace()
+        if isinstance(error, ChorusBotError):
+            error.run_dir = str(folder)
         if session is None:
             return
         try:
-            self._screenshot(session.page)
+            self._screenshot(session.page, folder)
             html = session.page.content()
-            (self.run_dir / "page.html").write_text(_sanitized_html(html), encoding="utf-8")
+            (folder / "page.html").write_text(_sanitized_html(html), encoding="utf-8")
         except Exception as failure:  # the browser may be the thing that failed
             logger.debug("no screenshot or page saved: {}", type(failure).__name__)
 
-    def _screenshot(self, page) -> None:
+    def _screenshot(self, page, folder: Path) -> None:
         from flows.pages.reset_result import NewPasswordScreen
 
         masks = [page.locator("input[type=password]"), *NewPasswordScreen(page).password_locators()]
         masks += [page.get_by_text(secret) for secret in redactor.known()]
-        page.screenshot(
-            path=self.run_dir / "screenshot.png", mask=masks, full_page=True, timeout=5000
-        )
+        page.screenshot(path=folder / "screenshot.png", mask=masks, full_page=True, timeout=5000)
 
     def keep(self) -> bool:
         return self.run_dir.exists() and any(self.run_dir.iterdir())
@@ -200,17 +207,15 @@ class BrowserRun:
     ) -> None:
         if exc is not None:
             self.save_diagnosis(exc)
-            if isinstance(exc, ChorusBotError):
-                exc.run_dir = str(self.run_dir)
-        elif self.settings.trace:
+        elif self.settings.trace or self.kept_failures:
             self.stop_trace()
         else:
             self._discard_trace()
         self.close()
-        if exc is None and not self.settings.trace:
+        if exc is None and not (self.settings.trace or self.kept_failures):
             shutil.rmtree(self.run_dir, ignore_errors=True)
         elif exc is None:
-            logger.info("run folder kept (--trace): {}", self.run_dir)
+            logger.info("run folder kept: {}", self.run_dir)
 
     def _discard_trace(self) -> None:
         if self._context is not None and self._tracing:

@@ -45,6 +45,17 @@ app.add_typer(secret_app, name="secret")
 app.add_typer(config_app, name="config")
 
 # Options shared by the commands that drive the portal.
+Structures = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--structure",
+        "-s",
+        help="A structure's SIRET (14 digits); repeatable. Default: `structures` in the config.",
+    ),
+]
+AllStructures = Annotated[
+    bool, typer.Option("--all", help="Every structure of `Mes structures`, one login for all.")
+]
 Structure = Annotated[
     str, typer.Option("--structure", "-s", help="The structure's SIRET (14 digits).")
 ]
@@ -71,6 +82,24 @@ Trace = Annotated[
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+# Where the password is verified (PISTE): hosts per environment, overridable for tests.
+PisteEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--piste-env",
+        help="PISTE environment whose hosts are used: production (default) or sandbox.",
+    ),
+]
+PisteApiUrl = Annotated[
+    str | None,
+    typer.Option("--piste-api-url", help="Override the PISTE API base URL (https, or loopback)."),
+]
+PisteOauthUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--piste-oauth-url", help="Override the PISTE OAuth token URL (https, or loopback)."
+    ),
+]
 
 
 def _settings(**options: Any) -> Settings:
@@ -98,25 +127,41 @@ def _fr(moment) -> str:
 # --- check / reset -------------------------------------------------------------------------
 
 
-@app.command(epilog="Example: chorus-bot check --structure 25900096600020 --warn-days 45")
+@app.command(
+    epilog="Examples: chorus-bot check --structure 25900096600020 --warn-days 45 ; "
+    "chorus-bot check -s 25900096600020 -s 93319084500067 --json ; chorus-bot check --all"
+)
 def check(
-    structure: Structure,
+    structure: Structures = None,
+    all_structures: AllStructures = False,
     warn_days: Annotated[
         int | None,
         typer.Option(help="Exit 3 when the password expires within this many days (default 30)."),
     ] = None,
     as_json: AsJson = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Also verify the stored password against the Chorus Pro API."
+        ),
+    ] = False,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
     browser: Browser = None,
     allow_host: AllowHost = None,
+    piste_env: PisteEnv = None,
+    piste_api_url: PisteApiUrl = None,
+    piste_oauth_url: PisteOauthUrl = None,
     trace: Trace = False,
     verbose: Verbose = False,
 ) -> None:
     """Read the technical login and the password's expiry date. Changes nothing."""
     settings = _settings(
         warn_days=warn_days,
+        piste_env=piste_env,
+        piste_api_url=piste_api_url,
+        piste_oauth_url=piste_oauth_url,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,
@@ -125,9 +170,18 @@ def check(
         trace=trace,
         verbose=verbose,
     )
-    from bot import jobs
+    from bot import batch, jobs
 
-    report = jobs.check(settings, structure, _credential_source(settings))
+    targets = batch.resolve_targets(settings, structure or [], all_structures)
+    if verify and (targets is None or len(targets) > 1):
+        raise UsageError("--verify works with one --structure at a time")
+    if targets is None or len(targets) > 1:
+        results = batch.check_many(
+            settings, targets, _credential_source(settings), progress=_progress_reporter()
+        )
+        _print_results(results, as_json)
+        raise typer.Exit(batch.worst_exit_code(results))
+    report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -141,15 +195,22 @@ def check(
             "expired": "EXPIRED",
         }
         typer.echo(f"  Days left      : {report.days_left} — {state[report.state]}")
+        if report.verification is not None:
+            typer.echo(f"  Chorus Pro API : {_verdict(report.verification)}")
+    if report.verification is not None and not report.verification.accepted:
+        from bot.verification import rejected_error
+
+        raise rejected_error(report.status.siret, report.verification, after_reset=False)
     raise typer.Exit(report.exit_code)
 
 
 @app.command(
     epilog="Examples: chorus-bot reset --structure 25900096600020 --dry-run ; "
-    "chorus-bot reset --structure 25900096600020"
+    "chorus-bot reset --structure 25900096600020 ; chorus-bot reset --all (monthly, scheduled)"
 )
 def reset(
-    structure: Structure,
+    structure: Structures = None,
+    all_structures: AllStructures = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only read the expiry date, like `check`.")
     ] = False,
@@ -167,15 +228,23 @@ def reset(
     timeout: Timeout = None,
     browser: Browser = None,
     allow_host: AllowHost = None,
+    piste_env: PisteEnv = None,
+    piste_api_url: PisteApiUrl = None,
+    piste_oauth_url: PisteOauthUrl = None,
     trace: Trace = False,
     verbose: Verbose = False,
 ) -> None:
     """Reset the technical user's password and store the new one in the keyring.
 
+    When PISTE credentials are stored, the new password is then verified against the Chorus
+    Pro API (exit 1 if rejected; the previous password stays in the keyring beside it).
     The new password is never printed: read it with `chorus-bot secret show`.
     """
     settings = _settings(
         within_days=within_days,
+        piste_env=piste_env,
+        piste_api_url=piste_api_url,
+        piste_oauth_url=piste_oauth_url,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,
@@ -184,10 +253,23 @@ def reset(
         trace=trace,
         verbose=verbose,
     )
-    from bot import jobs
+    from bot import batch, jobs
 
+    targets = batch.resolve_targets(settings, structure or [], all_structures)
+    if targets is None or len(targets) > 1:
+        credentials = _credential_source(settings)
+        if dry_run:
+            results = batch.check_many(
+                settings, targets, credentials, action="dry-run", progress=_progress_reporter()
+            )
+        else:
+            results = batch.reset_many(
+                settings, targets, credentials, force=force, progress=_progress_reporter()
+            )
+        _print_results(results, False)
+        raise typer.Exit(batch.worst_exit_code(results))
     report = jobs.reset(
-        settings, structure, _credential_source(settings), dry_run=dry_run, force=force
+        settings, targets[0], _credential_source(settings), dry_run=dry_run, force=force
     )
     before = report.before
     typer.echo(f"Structure {report.siret}")
@@ -210,8 +292,154 @@ def reset(
             f"username {report.after.login!r}"
         )
         typer.echo(f"  Read it with   : chorus-bot secret show --structure {report.siret}")
+        for note in report.notes:
+            typer.echo(f"  {note}")
     # 6 when the hand-over failed: the warning was logged on stderr when it happened.
     raise typer.Exit(report.exit_code)
+
+
+@app.command(epilog="Example: chorus-bot status --json")
+def status(
+    warn_days: Annotated[
+        int | None,
+        typer.Option(help="Exit 3 when a password expires within this many days (default 30)."),
+    ] = None,
+    as_json: AsJson = False,
+    portal_url: PortalUrl = None,
+    headed: Headed = False,
+    timeout: Timeout = None,
+    browser: Browser = None,
+    allow_host: AllowHost = None,
+    trace: Trace = False,
+    verbose: Verbose = False,
+) -> None:
+    """Every structure's technical user and expiry, soonest first. One login; changes nothing."""
+    settings = _settings(
+        warn_days=warn_days,
+        portal_url=portal_url,
+        headed=headed,
+        timeout=timeout,
+        browser=browser,
+        allow_hosts=allow_host,
+        trace=trace,
+        verbose=verbose,
+    )
+    from bot import batch
+
+    results = batch.status(settings, _credential_source(settings), progress=_progress_reporter())
+    _print_results(results, as_json)
+    raise typer.Exit(batch.worst_exit_code(results))
+
+
+def _progress_reporter():
+    """A progress bar on a terminal; plain log lines otherwise (schedulers, CI logs)."""
+    from loguru import logger
+
+    if not sys.stderr.isatty():
+
+        def log_line(siret: str, done: int, total: int | None) -> None:
+            logger.info("[{}/{}] {} done", done, total or "?", siret)
+
+        return log_line
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("Structures", total=None)
+    bar.start()
+
+    def update(siret: str, done: int, total: int | None) -> None:
+        bar.update(task, completed=done, total=total, description=siret)
+        if total is not None and done >= total:
+            bar.stop()
+
+    return update
+
+
+def _print_results(results, as_json: bool) -> None:
+    from bot import batch
+
+    if as_json:
+        _echo_json(
+            {
+                "structures": [result.as_dict() for result in results],
+                "exit_code": batch.worst_exit_code(results),
+            }
+        )
+        return
+    typer.echo(f"{'SIRET':14}  {'Technical user':34}  {'Expires (Paris)':16}  {'Days':>5}  Outcome")
+    for result in results:
+        login, expires, days, outcome = "-", "-", "", ""
+        if result.check is not None:
+            status = result.check.status
+            login, expires = status.login, f"{status.expires_at:%d/%m/%Y %H:%M}"
+            days, outcome = str(result.check.days_left), result.check.state
+        if result.reset is not None:
+            report = result.reset
+            shown = report.after or report.before
+            login, expires = shown.login, f"{shown.expires_at:%d/%m/%Y %H:%M}"
+            days, outcome = str(shown.days_left()), report.action
+            if report.warnings:
+                outcome += " (" + "; ".join(report.warnings) + ")"
+        if result.error is not None:
+            outcome = f"FAILED: {result.error.one_line()}"
+        typer.echo(f"{result.siret:14}  {login:34}  {expires:16}  {days:>5}  {outcome}")
+    failed = [result for result in results if result.error is not None and result.error.run_dir]
+    for result in failed:
+        typer.echo(f"Diagnosis for {result.siret}: {result.error.run_dir}", err=True)
+
+
+# --- verify --------------------------------------------------------------------------------
+
+
+def _verdict(result) -> str:
+    if result.accepted:
+        return "accepted"
+    return f"REJECTED (HTTP {result.http_status}, {result.reason})"
+
+
+@app.command(
+    epilog="Examples: chorus-bot verify --structure 25900096600020 ; "
+    "chorus-bot verify -s 25900096600020 --piste-env sandbox --json"
+)
+def verify(
+    structure: Structure,
+    as_json: AsJson = False,
+    piste_env: PisteEnv = None,
+    piste_api_url: PisteApiUrl = None,
+    piste_oauth_url: PisteOauthUrl = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for each PISTE answer (default 30).")
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-host", help="Also trust this https host for PISTE (repeatable)."),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Verify the stored technical password against the Chorus Pro API (through PISTE).
+
+    Exit 0 accepted; 1 rejected or PISTE unreachable; 2 no PISTE credentials stored
+    (`chorus-bot credentials set --piste`) or no technical password stored.
+    """
+    settings = _settings(
+        piste_env=piste_env,
+        piste_api_url=piste_api_url,
+        piste_oauth_url=piste_oauth_url,
+        timeout=timeout,
+        allow_hosts=allow_host,
+        verbose=verbose,
+    )
+    from bot import verification
+    from bot.siret import parse_siret
+
+    result = verification.verify_structure(settings, structure)
+    siret = parse_siret(structure)
+    if as_json:
+        _echo_json({"structure": siret, **result.as_dict()})
+    else:
+        typer.echo(f"Structure {siret}: {result.login}: {_verdict(result)} by the Chorus Pro API")
+    if not result.accepted:
+        raise verification.rejected_error(siret, result, after_reset=False)
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -248,12 +476,27 @@ def credentials_set(
             "--smtp", help="Store the password of the SMTP `[mail] user` (hand-over e-mail)."
         ),
     ] = False,
+    piste: Annotated[
+        bool,
+        typer.Option(
+            "--piste",
+            help="Store the PISTE application's OAuth client id and secret (for `verify`).",
+        ),
+    ] = False,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="With --piste: the OAuth client id.")
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden."""
     settings = _settings(identifiant=identifiant, verbose=verbose)
     if smtp:
         _store_smtp_password(settings, password_stdin)
+        return
+    if piste or client_id:
+        if totp or smtp:
+            raise UsageError("--piste cannot be combined with --totp or --smtp")
+        _store_piste_credentials(client_id, password_stdin)
         return
     from bot import secret_store
     from bot.auth import stdin_is_terminal
@@ -295,6 +538,28 @@ def credentials_set(
     typer.echo(
         f"Password stored in the keyring: service {secret_store.PORTAL_SERVICE!r}, "
         f"username {identifiant!r}"
+    )
+
+
+def _store_piste_credentials(client_id: str | None, password_stdin: bool) -> None:
+    from bot import secret_store
+    from bot.auth import stdin_is_terminal
+
+    if not client_id:
+        existing = secret_store.get_piste_client()
+        client_id = existing.login if existing else None
+    if not client_id:
+        if not stdin_is_terminal():
+            raise CredentialsMissing("no PISTE client id given", hint="pass --client-id")
+        client_id = typer.prompt("PISTE OAuth client id").strip()
+    if password_stdin or not stdin_is_terminal():
+        secret = _read_secret_from_stdin("PISTE client secret")
+    else:
+        secret = typer.prompt(f"PISTE client secret for {client_id}", hide_input=True)
+    secret_store.set_piste_client(client_id, secret.strip())
+    typer.echo(
+        f"PISTE client secret stored in the keyring: service {secret_store.PISTE_SERVICE!r}, "
+        f"username {client_id!r}"
     )
 
 
@@ -343,17 +608,24 @@ def credentials_show(verbose: Verbose = False) -> None:
         typer.echo("Stored password : none (run `chorus-bot credentials set`)")
     totp = secret_store.get_totp_secret()
     typer.echo(f"TOTP secret     : {'yes, for ' + repr(totp.login) if totp else 'none'}")
+    piste = secret_store.get_piste_client()
+    typer.echo(
+        f"PISTE client    : yes, client id {piste.login!r} (service {secret_store.PISTE_SERVICE!r})"
+        if piste
+        else "PISTE client    : none (`chorus-bot credentials set --piste` enables `verify`)"
+    )
 
 
 @credentials_app.command("delete", epilog="Example: chorus-bot credentials delete")
 def credentials_delete(verbose: Verbose = False) -> None:
-    """Delete the portal manager's password (and TOTP secret) from the keyring."""
+    """Delete the portal manager's password, TOTP secret and PISTE client from the keyring."""
     _settings(verbose=verbose)
     from bot import secret_store
 
     removed = secret_store.delete_manager()
     removed_totp = secret_store._delete(secret_store.TOTP_SERVICE)
-    typer.echo("Deleted." if removed or removed_totp else "Nothing was stored.")
+    removed_piste = secret_store.delete_piste_client()
+    typer.echo("Deleted." if removed or removed_totp or removed_piste else "Nothing was stored.")
 
 
 # --- secret / recover / history / config ---------------------------------------------------
@@ -459,6 +731,10 @@ def config_show(
         "browser",
         "timeout",
         "allow_hosts",
+        "piste_env",
+        "piste_api_url",
+        "piste_oauth_url",
+        "piste_backoff",
     ):
         value = getattr(settings, key)
         typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")

@@ -14,7 +14,6 @@ from loguru import logger
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import (
-    BrowserError,
     ChorusBotError,
     LoginRejected,
     PasswordNotShown,
@@ -201,7 +200,7 @@ def read_status(session: PortalSession, structure: StructurePage, siret: str) ->
                 "the structure page shows no `Utilisateur technique :` or no expiry date",
                 hint="the structure may have no technical user: check it on the portal",
             )
-        logger.info(
+        logger.debug(
             "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
             siret,
             status.login,
@@ -307,9 +306,9 @@ def _status_from_list(
             structure = StructurePage(session.page)
             structure.wait_until_shown()
         return read_status(session, structure, siret)
-    except BrowserError:
-        raise
     except ChorusBotError as error:
+        if error.ends_run:
+            raise
         return error
 
 

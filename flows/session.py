@@ -71,7 +71,7 @@ class PortalSession:
     def step(self, name: str, expecting: str) -> Iterator[None]:
         """Names the step in any error it raises, and explains Playwright's failures."""
         self.current_step = name
-        logger.info("step: {}", name)
+        logger.debug("step: {}", name)
         try:
             yield
         except ChorusBotError as error:

@@ -1,0 +1,231 @@
+"""Many structures in one browser session, with one login: `status`, and `check`/`reset`
+with `--structure` given several times, `--all`, or the config file's `structures`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import audit, secret_store
+from bot.auth import CredentialSource
+from bot.browser import BrowserRun
+from bot.config import Settings
+from bot.errors import (
+    EXIT_EXPIRED,
+    EXIT_EXPIRES_SOON,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_RESCUED,
+    EXIT_USAGE,
+    ChorusBotError,
+    UsageError,
+)
+from bot.hosts import check_portal_url
+from bot.jobs import (
+    CheckReport,
+    ResetReport,
+    _record_failure,
+    _structure_lock,
+    reset_in_session,
+)
+from bot.siret import parse_siret
+from flows.gestionnaire_path import each_structure_status, enter_chorus_pro
+
+# Called after each structure: (SIRET, structures done, total or None while unknown).
+Progress = Callable[[str, int, int | None], None]
+
+# Which exit code wins when structures end differently: a lost or unverified password beats
+# a failure, which beats an expired password, which beats one expiring soon.
+_SEVERITY = [EXIT_OK, EXIT_EXPIRES_SOON, EXIT_EXPIRED, 6, EXIT_USAGE, EXIT_FAILURE, EXIT_RESCUED]
+
+
+def _no_progress(siret: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class StructureResult:
+    siret: str
+    check: CheckReport | None = None
+    reset: ResetReport | None = None
+    error: ChorusBotError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.error is not None:
+            return self.error.exit_code
+        if self.check is not None:
+            return self.check.exit_code
+        return EXIT_OK
+
+    def as_dict(self) -> dict:
+        data: dict = {"structure": self.siret, "exit_code": self.exit_code}
+        if self.check is not None:
+            data.update(self.check.as_dict())
+        if self.reset is not None:
+            data["action"] = self.reset.action
+            data["technical_login"] = self.reset.before.login
+            data["expires_before"] = self.reset.before.expires_at.isoformat()
+            if self.reset.after is not None:
+                data["expires_after"] = self.reset.after.expires_at.isoformat()
+        if self.error is not None:
+            data["error"] = self.error.one_line()
+        return data
+
+
+def worst_exit_code(results: list[StructureResult]) -> int:
+    codes = [result.exit_code for result in results] or [EXIT_OK]
+    return max(codes, key=lambda code: _SEVERITY.index(code) if code in _SEVERITY else 99)
+
+
+def resolve_targets(
+    settings: Settings, raw_sirets: list[str], all_structures: bool
+) -> list[str] | None:
+    """The SIRETs to work on, checked before any browser starts; None means every one."""
+    if all_structures and raw_sirets:
+        raise UsageError("--all and --structure exclude each other", hint="give one or the other")
+    if all_structures:
+        return None
+    raw = raw_sirets or list(settings.structures)
+    if not raw:
+        raise UsageError(
+            "no structure given",
+            hint="use --structure SIRET (repeatable), --all, or `structures` in the config file",
+        )
+    sirets: list[str] = []
+    for value in raw:
+        siret = parse_siret(value)
+        if siret not in sirets:
+            sirets.append(siret)
+    return sirets
+
+
+def _check_record(siret: str, outcome, settings: Settings, action: str) -> StructureResult:
+    record = audit.AuditRecord(action=action, structure=siret)
+    if isinstance(outcome, ChorusBotError):
+        _record_failure(record, outcome)
+        result = StructureResult(siret, error=outcome)
+    else:
+        report = CheckReport(status=outcome, warn_days=settings.warn_days)
+        record.technical_login = outcome.login
+        record.expiry_before = outcome.expires_at.isoformat()
+        record.outcome, record.exit_code = report.state, report.exit_code
+        result = StructureResult(siret, check=report)
+    audit.append(settings.state_dir, record)
+    return result
+
+
+def check_many(
+    settings: Settings,
+    targets: list[str] | None,
+    credentials: CredentialSource,
+    *,
+    action: str = "check",
+    progress: Progress = _no_progress,
+) -> list[StructureResult]:
+    """Reads each structure's expiry. Changes nothing on the portal."""
+    check_portal_url(settings.portal_url, settings.allow_hosts)
+    manager = credentials.manager_login()
+    results: list[StructureResult] = []
+    total = len(targets) if targets is not None else None
+    with BrowserRun(settings, f"{action}-many") as run:
+        home_url = enter_chorus_pro(
+            run.session, settings.portal_url, manager, on_logged_in=run.start_trace
+        )
+        wanted = set(targets) if targets is not None else None
+        for siret, outcome in each_structure_status(run.session, home_url, wanted):
+            if isinstance(outcome, ChorusBotError):
+                run.save_diagnosis(outcome, name=siret)
+            results.append(_check_record(siret, outcome, settings, action))
+            progress(siret, len(results), total)
+    if targets is not None:
+        order = {siret: index for index, siret in enumerate(targets)}
+        results.sort(key=lambda result: order.get(result.siret, len(order)))
+    return results
+
+
+def status(
+    settings: Settings, credentials: CredentialSource, *, progress: Progress = _no_progress
+) -> list[StructureResult]:
+    """Every structure of `Mes structures`, soonest expiry first."""
+    results = check_many(settings, None, credentials, action="status", progress=progress)
+    return sorted(
+        results,
+        key=lambda r: (r.check is None, r.check.days_left if r.check else 0, r.siret),
+    )
+
+
+def reset_many(
+    settings: Settings,
+    targets: list[str] | None,
+    credentials: CredentialSource,
+    *,
+    force: bool = False,
+    progress: Progress = _no_progress,
+) -> list[StructureResult]:
+    """Resets each structure due within `within_days` (all with `force`), one login for all."""
+    check_portal_url(settings.portal_url, settings.allow_hosts)
+    secret_store.probe()
+    manager = credentials.manager_login()
+    results: list[StructureResult] = []
+    with BrowserRun(settings, "reset-many") as run:
+        home_url = enter_chorus_pro(
+            run.session, settings.portal_url, manager, on_logged_in=run.start_trace
+        )
+        if targets is None:
+            targets = _due_structures(run, home_url, settings, force, results)
+        total = len(results) + len(targets)
+        for siret in targets:
+            results.append(_reset_one(run, home_url, settings, siret, force=force))
+            progress(siret, len(results), total)
+    return results
+
+
+def _due_structures(
+    run: BrowserRun,
+    home_url: str,
+    settings: Settings,
+    force: bool,
+    results: list[StructureResult],
+) -> list[str]:
+    """`--all`: one walk through `Mes structures` finds those that need a reset."""
+    due: list[str] = []
+    for siret, outcome in each_structure_status(run.session, home_url):
+        if isinstance(outcome, ChorusBotError):
+            run.save_diagnosis(outcome, name=siret)
+            results.append(_check_record(siret, outcome, settings, "reset"))
+        elif force or outcome.days_left() <= settings.within_days:
+            due.append(siret)
+        else:
+            record = audit.AuditRecord(
+                action="reset",
+                structure=siret,
+                technical_login=outcome.login,
+                expiry_before=outcome.expires_at.isoformat(),
+                outcome="skipped",
+                exit_code=EXIT_OK,
+            )
+            audit.append(settings.state_dir, record)
+            results.append(
+                StructureResult(siret, reset=ResetReport(siret, action="skipped", before=outcome))
+            )
+    return due
+
+
+def _reset_one(
+    run: BrowserRun, home_url: str, settings: Settings, siret: str, *, force: bool
+) -> StructureResult:
+    record = audit.AuditRecord(action="reset", structure=siret)
+    try:
+        with _structure_lock(settings, siret):
+            report = reset_in_session(run, home_url, settings, siret, record, force=force)
+        return StructureResult(siret, reset=report)
+    except ChorusBotError as error:
+        _record_failure(record, error)
+        if error.ends_run:
+            # Without a browser, or once told to stop, no other structure can be done.
+            raise
+        run.save_diagnosis(error, name=siret)
+        return StructureResult(siret, error=error)
+    finally:
+        audit.append(settings.state_dir, record)
