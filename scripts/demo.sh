@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make demo`: the real job against the local mock portal, in a throwaway keyring.
+# Runs inside scripts/with-keyring.sh, so nothing touches your own keyring or config.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BOT=.venv/bin/chorus-bot
+SIRET=93319084500067   # a structure of the mock whose password expires in 20 days
+work=$(mktemp -d)
+export CHORUS_BOT_STATE_DIR="$work/state" CHORUS_BOT_CONFIG="$work/config.toml"
+unset CHORUS_BOT_USERNAME CHORUS_BOT_PASSWORD
+
+.venv/bin/python -m fixtures.mock_portal --port 0 >"$work/portal.out" 2>"$work/portal.err" &
+portal_pid=$!
+trap 'kill "$portal_pid" 2>/dev/null; wait "$portal_pid" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    grep -q "listening on" "$work/portal.out" 2>/dev/null && break
+    sleep 0.1
+done
+url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/portal.out")
+[[ -n "$url" ]] || { echo "demo: the mock portal did not start" >&2; cat "$work/portal.err" >&2; exit 1; }
+export CHORUS_BOT_PORTAL_URL="$url"
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; }
+run() { "$@" || echo "(exit code $?)"; }
+
+echo "Mock portal: $url   (demo manager: claire.martin, a throwaway keyring)"
+
+step "Store the portal manager's password in the keyring (read from stdin, never argv)" \
+    "chorus-bot credentials set --identifiant claire.martin --password-stdin"
+printf '%s\n' 'Portail-Demo-2026!' | $BOT credentials set --identifiant claire.martin --password-stdin
+
+step "Read the expiry date (exit 3: it expires within 30 days)" "chorus-bot check --structure $SIRET"
+run $BOT check --structure "$SIRET"
+
+step "Reset the technical user's password; the new one goes to the keyring" "chorus-bot reset --structure $SIRET"
+run $BOT reset --structure "$SIRET"
+
+step "Read the expiry date again" "chorus-bot check --structure $SIRET"
+run $BOT check --structure "$SIRET"
+
+step "Does the keyring hold exactly the password the portal generated? Ask the mock's API" \
+    "chorus-bot verify --structure $SIRET --piste-api-url … --piste-oauth-url …"
+printf '%s\n' 'demo-secret' | $BOT credentials set --piste --client-id demo-client --password-stdin >/dev/null
+run $BOT verify --structure "$SIRET" --piste-api-url "${url%/}" --piste-oauth-url "${url}api/oauth/token"
+
+step "What a connector reads (keyring service chorus-bot/technical/$SIRET)" \
+    "python -c 'import keyring; keyring.get_credential(\"chorus-bot/technical/$SIRET\", None)'"
+.venv/bin/python - "$SIRET" <<'PY'
+import sys
+
+import keyring
+
+credential = keyring.get_credential(f"chorus-bot/technical/{sys.argv[1]}", None)
+print(f"login = {credential.username}")
+print(f"password = {'*' * len(credential.password)} ({len(credential.password)} characters, masked here)")
+PY
+
+step "The audit trail" "chorus-bot history"
+$BOT history
