@@ -14,6 +14,7 @@ from bot.errors import (
     EXIT_EXPIRED,
     EXIT_EXPIRES_SOON,
     EXIT_FAILURE,
+    EXIT_HANDOVER_FAILED,
     EXIT_OK,
     EXIT_RESCUED,
     EXIT_USAGE,
@@ -36,7 +37,15 @@ Progress = Callable[[str, int, int | None], None]
 
 # Which exit code wins when structures end differently: a lost or unverified password beats
 # a failure, which beats an expired password, which beats one expiring soon.
-_SEVERITY = [EXIT_OK, EXIT_EXPIRES_SOON, EXIT_EXPIRED, 6, EXIT_USAGE, EXIT_FAILURE, EXIT_RESCUED]
+_SEVERITY = [
+    EXIT_OK,
+    EXIT_EXPIRES_SOON,
+    EXIT_EXPIRED,
+    EXIT_HANDOVER_FAILED,
+    EXIT_USAGE,
+    EXIT_FAILURE,
+    EXIT_RESCUED,
+]
 
 
 def _no_progress(siret: str, done: int, total: int | None) -> None:
