@@ -8,7 +8,10 @@ from playwright.sync_api import Page
 
 from flows.text import loose
 
-_ERROR_WORDS = re.compile(r"incorrect|invalide|erron|échec|echec|refus", re.IGNORECASE)
+# Words a login error uses on French portals; the message itself is unknown and may change.
+_ERROR_WORDS = re.compile(
+    r"incorrect|invalide|erron|[ée]ch(ec|ou)|refus|inconnu|bloqu", re.IGNORECASE
+)
 
 
 class LoginPage:
