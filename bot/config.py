@@ -186,6 +186,15 @@ class MailSettings:
     given: frozenset[str] = frozenset()  # the keys the file set, for `config show`
 
 
+_TYPE_WORDS = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+}
+
+
 def _is_type(value: Any, expected: type) -> bool:
     # TOML booleans are Python ints: `port = true` must not pass as a number.
     if expected in (int, float) and isinstance(value, bool):
@@ -206,7 +215,7 @@ def parse_mail(path: Path, table: dict[str, Any]) -> MailSettings:
         expected, _ = _MAIL_KEYS[key]
         if not _is_type(value, expected):
             raise ConfigError(
-                f"config file {path}: mail.{key} must be a {expected.__name__}",
+                f"config file {path}: mail.{key} must be {_TYPE_WORDS[expected]}",
                 hint="fix the value",
             )
     values = {key: table.get(key, default) for key, (_, default) in _MAIL_KEYS.items()}

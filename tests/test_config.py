@@ -1,0 +1,153 @@
+"""Configuration: defaults < config file < environment < options, `config show` naming each
+value's source and never a secret, and every bad file refused with exit 2 before anything runs.
+The CLI in a subprocess (no browser is started by these commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import build_settings
+from bot.errors import ConfigError
+from tests.conftest import MANAGER_PASSWORD, Cli
+
+MAIL = """
+[mail]
+host = "smtp.collectivite.example.fr"
+user = "chorus-bot"
+sender = "chorus-bot@collectivite.example.fr"
+recipients = ["dsi@collectivite.example.fr"]
+"""
+
+
+@pytest.fixture
+def offline_cli(tmp_path: Path) -> Cli:
+    return Cli(home=tmp_path)
+
+
+def _show_lines(result) -> dict[str, str]:
+    """`key = value  # source` lines, keyed by key."""
+    lines = {}
+    for line in result.stdout.splitlines():
+        if " = " in line and not line.startswith("#"):
+            key, _, rest = line.partition(" = ")
+            lines[key] = rest
+    return lines
+
+
+def test_config_show_names_default_file_env_and_option_sources(offline_cli):
+    offline_cli.config_file.write_text(
+        'timeout = 12\npost_reset_command = ["/opt/erp/push", "--quiet"]\n' + MAIL,
+        encoding="utf-8",
+    )
+
+    result = offline_cli(
+        "config",
+        "show",
+        "--browser",
+        "/opt/chrome/chrome",
+        CHORUS_BOT_PORTAL_URL="https://portail.dgfip.finances.gouv.fr/portail/accueilIAM.pl",
+    )
+
+    assert result.returncode == 0, result.output
+    shown = _show_lines(result)
+    assert shown["warn_days"] == "30  # default"
+    assert shown["timeout"] == "12  # file"
+    assert shown["portal_url"].endswith("accueilIAM.pl'  # env")
+    assert shown["browser"] == "'/opt/chrome/chrome'  # option"
+    assert shown["post_reset_command"] == "['/opt/erp/push', '--quiet']  # file"
+    assert shown["post_reset_timeout"] == "120.0  # default"
+    assert shown["mail.host"] == "'smtp.collectivite.example.fr'  # file"
+    assert shown["mail.port"] == "587  # default"
+    assert shown["mail.starttls"] == "True  # default"
+    assert shown["mail.include_password"] == "False  # default"
+    assert shown["mail.recipients"] == "['dsi@collectivite.example.fr']  # file"
+    assert "service 'chorus-bot/smtp', username 'chorus-bot'" in result.stdout
+
+
+def test_environment_overrides_the_file_and_options_override_both(offline_cli, monkeypatch):
+    offline_cli.config_file.write_text(
+        'post_reset_command = "/opt/erp/push --from-file"\ntimeout = 12\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("CHORUS_BOT_CONFIG", str(offline_cli.config_file))
+    monkeypatch.setenv("CHORUS_BOT_POST_RESET_COMMAND", "/opt/erp/push --from-env 'two words'")
+
+    settings = build_settings(timeout=5.0)
+
+    assert settings.post_reset_command == ("/opt/erp/push", "--from-env", "two words")
+    assert settings.sources["post_reset_command"] == "env"
+    assert settings.timeout == 5.0 and settings.sources["timeout"] == "option"
+    assert settings.mail is None
+
+    monkeypatch.delenv("CHORUS_BOT_POST_RESET_COMMAND")
+    settings = build_settings()
+    assert settings.post_reset_command == ("/opt/erp/push", "--from-file")
+    assert settings.sources["post_reset_command"] == "file"
+    assert settings.timeout == 12 and settings.sources["timeout"] == "file"
+
+
+def test_config_show_prints_no_secret(offline_cli, real_keyring):
+    offline_cli.config_file.write_text(MAIL, encoding="utf-8")
+    smtp_password = "Relais-Smtp-2026!"
+    stored = offline_cli("credentials", "set", "--smtp", "--password-stdin", input=smtp_password)
+    assert stored.returncode == 0, stored.output
+
+    result = offline_cli("config", "show", "--verbose")
+
+    assert result.returncode == 0, result.output
+    # CHORUS_BOT_PASSWORD is set by the Cli: the manager's password must not show either.
+    offline_cli.assert_no_secret([smtp_password, MANAGER_PASSWORD])
+
+
+def test_smtp_password_needs_a_configured_user(offline_cli, real_keyring):
+    result = offline_cli("credentials", "set", "--smtp", "--password-stdin", input="x-secret-x")
+    assert result.returncode == 2, result.output
+    assert "no SMTP user is configured" in result.last_error_line()
+
+
+BAD_FILES = [
+    pytest.param("timeout = [", "cannot read config file", id="bad-toml"),
+    pytest.param("colour = 'blue'\n", "unknown key(s): colour", id="unknown-key"),
+    pytest.param("[mail]\nhost = 'h'\n", "[mail] needs sender", id="mail-incomplete"),
+    pytest.param(MAIL + "smtp_password = 'x'\n", "unknown key(s): smtp_password", id="mail-key"),
+    pytest.param(MAIL + "port = true\n", "mail.port must be an integer", id="mail-port-bool"),
+    pytest.param(MAIL + "include_password = 1\n", "must be true or false", id="include-int"),
+    pytest.param(MAIL + "ssl = true\n", "ssl and mail.starttls cannot both", id="ssl+starttls"),
+    pytest.param(
+        MAIL.replace('["dsi@collectivite.example.fr"]', '"dsi@collectivite.example.fr"'),
+        "mail.recipients must be a list",
+        id="recipients-string",
+    ),
+    pytest.param("post_reset_command = 3\n", "must be a list of strings", id="command-int"),
+    pytest.param("post_reset_command = 'push \"unclosed'\n", "cannot be split", id="cmd-quote"),
+    pytest.param("post_reset_timeout = 0\n", "post_reset_timeout must be a positive", id="t0"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_FILES)
+def test_bad_config_file_exits_2_naming_the_problem(offline_cli, text, expected):
+    offline_cli.config_file.write_text(text, encoding="utf-8")
+
+    result = offline_cli("config", "show")
+
+    assert result.returncode == 2, result.output
+    assert expected in result.last_error_line()
+    assert result.stdout == ""
+
+
+def test_ssl_alone_defaults_to_port_465(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text(MAIL + "ssl = true\nstarttls = false\n", encoding="utf-8")
+    monkeypatch.setenv("CHORUS_BOT_CONFIG", str(config))
+    mail = build_settings().mail
+    assert mail is not None and (mail.port, mail.ssl, mail.starttls) == (465, True, False)
+
+
+def test_bad_command_in_the_environment_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHORUS_BOT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("CHORUS_BOT_POST_RESET_COMMAND", "push 'unclosed")
+    with pytest.raises(ConfigError) as caught:
+        build_settings()
+    assert caught.value.exit_code == 2
+    assert "CHORUS_BOT_POST_RESET_COMMAND" in caught.value.message
