@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import audit, secret_store
+from bot import audit, secret_store, verification
 from bot.auth import CredentialSource
 from bot.browser import BrowserRun
 from bot.config import Settings
@@ -65,6 +65,8 @@ class StructureResult:
             return self.error.exit_code
         if self.check is not None:
             return self.check.exit_code
+        if self.reset is not None:
+            return self.reset.exit_code  # 6 when the hand-over failed
         return EXIT_OK
 
     def as_dict(self) -> dict:
@@ -175,6 +177,7 @@ def reset_many(
     """Resets each structure due within `within_days` (all with `force`), one login for all."""
     check_portal_url(settings.portal_url, settings.allow_hosts)
     secret_store.probe()
+    verification.check_configured_hosts(settings)  # before any reset, not after the first
     manager = credentials.manager_login()
     results: list[StructureResult] = []
     with BrowserRun(settings, "reset-many") as run:

@@ -166,12 +166,16 @@ def test_allow_host_lets_a_trusted_piste_host_through(cli, portal, real_keyring)
     assert f"cannot reach {host}" in result.last_error_line()
 
 
-def test_reset_refuses_a_bad_piste_url_before_touching_the_portal(cli, portal, real_keyring):
+@pytest.mark.parametrize(
+    "structures", [[PAGE3_SIRET], [PAGE3_SIRET, SIAGEP]], ids=["one", "several"]
+)
+def test_reset_refuses_a_bad_piste_url_before_touching_the_portal(
+    cli, portal, real_keyring, structures
+):
     set_piste(cli)
+    targets = [arg for siret in structures for arg in ("--structure", siret)]
 
-    result = cli(
-        "reset", "--structure", PAGE3_SIRET, "--piste-api-url", "https://api.piste.example.org"
-    )
+    result = cli("reset", *targets, "--piste-api-url", "https://api.piste.example.org")
 
     assert result.returncode == 2
     assert "refusing PISTE URL" in result.last_error_line()
