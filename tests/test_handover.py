@@ -333,3 +333,19 @@ def test_french_date_is_paris_time_with_french_month():
 
     moment = datetime(2027, 8, 1, 13, 5, 9, tzinfo=UTC)
     assert handover.french_date(moment) == "1 août 2027 à 15:05:09"
+
+
+def test_failed_hand_over_in_a_run_over_several_structures_exits_6(
+    cli, portal, real_keyring, tmp_path
+):
+    argv, _ = _recorder(tmp_path, exit_code=1)
+    _write_config(cli, f"post_reset_command = {_toml_list(argv)}\n")
+    second = "88447294500085"  # also within the 90-day window
+
+    result = cli("reset", "--structure", PAGE3_SIRET, "--structure", second)
+
+    assert result.returncode == 6, result.output
+    for siret in (PAGE3_SIRET, second):
+        assert portal.state.structure(siret).reset_count == 1
+    assert [r["exit_code"] for r in _history(cli) if r["action"] == "reset"] == [6, 6]
+    cli.assert_no_secret(portal_secrets(portal))
