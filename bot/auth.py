@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyotp
+from loguru import logger
 
 from bot import secret_store
 from bot.errors import CredentialsMissing
@@ -38,6 +39,7 @@ class CredentialSource:
 
     def manager_login(self) -> ManagerLogin:
         identifiant = self._identifiant()
+        self.identifiant = identifiant  # the TOTP secret must be this account's
         password = self._password(identifiant)
         redactor.add(password)
         return ManagerLogin(
@@ -79,6 +81,14 @@ class CredentialSource:
     def one_time_code(self) -> str:
         """A TOTP code from the stored secret, else a code typed on the terminal."""
         stored = secret_store.get_totp_secret()
+        if stored is not None and self.identifiant and stored.login != self.identifiant:
+            # Another account's authenticator would only get the code refused, less clearly.
+            logger.warning(
+                "the TOTP secret in the keyring is for {}, not {}: not used",
+                stored.login,
+                self.identifiant,
+            )
+            stored = None
         if stored is not None:
             code = pyotp.TOTP(stored.password).now()
         elif self.interactive:

@@ -185,3 +185,16 @@ def test_no_secret_and_not_interactive_raises_credentials_missing(real_keyring):
     with pytest.raises(CredentialsMissing) as caught:
         CredentialSource(identifiant=MANAGER, interactive=False).one_time_code()
     assert "credentials set --totp" in caught.value.one_line()
+
+
+def test_a_totp_secret_stored_for_another_account_is_not_used(totp_cli, real_keyring):
+    from bot import secret_store
+
+    secret_store.set_totp_secret("someone.else", SEED_TOTP_SECRET)
+
+    result = totp_cli("check", "--structure", SIAGEP)
+
+    # Not "the portal refused the code": the configuration problem, named, before a wrong try.
+    assert result.returncode == 2, result.output
+    assert "TOTP secret in the keyring is for someone.else" in result.stderr
+    assert "chorus-bot credentials set --totp" in result.last_error_line()
