@@ -28,7 +28,8 @@ app = typer.Typer(
     help="Reads and resets the Chorus Pro technical user's password through the DGFiP portal, "
     "and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; 2 bad usage or input; "
     "3 expires within the warning window (check); 4 expired (check); 5 new password saved "
-    "to a rescue file (reset); 130 interrupted.",
+    "to a rescue file (reset); 6 reset done but the hand-over (mail, post_reset_command) "
+    "failed; 130 interrupted.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

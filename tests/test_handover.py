@@ -5,6 +5,7 @@ portal, the real Secret Service keyring. A failed hand-over never undoes the res
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
 import subprocess
@@ -232,6 +233,11 @@ def test_failing_command_exits_6_and_the_mail_says_so(
     cli.assert_no_secret(portal_secrets(portal))
 
 
+needs_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="needs the openssl command for a test certificate"
+)
+
+
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "relay-cert.pem", tmp_path / "relay-key.pem"
     subprocess.run(
@@ -257,7 +263,7 @@ def _checking_authenticator(seen: list[str]):
     return authenticate
 
 
-@pytest.mark.skipif(not Path("/usr/bin/openssl").exists(), reason="needs openssl for a cert")
+@needs_openssl
 def test_starttls_and_login_with_the_smtp_password_from_the_keyring(
     cli, portal, real_keyring, smtp_server, tmp_path
 ):
@@ -311,6 +317,7 @@ def test_command_not_found_or_too_slow_raises_handover_failed(tmp_path):
     assert "secret show --structure" in late.value.hint
 
 
+@needs_openssl
 def test_untrusted_certificate_is_refused(smtp_server, tmp_path):
     """STARTTLS verifies the relay's certificate: a self-signed one without cafile fails."""
     cert, key = _self_signed(tmp_path)
