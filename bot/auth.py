@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pyotp
 from loguru import logger
 
 from bot import secret_store
@@ -90,6 +89,8 @@ class CredentialSource:
             )
             stored = None
         if stored is not None:
+            import pyotp
+
             code = pyotp.TOTP(stored.password).now()
         elif self.interactive:
             code = self.ask("Code de vérification (6 chiffres) : ").strip()

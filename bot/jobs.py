@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from filelock import FileLock
-from filelock import Timeout as LockTimeout
 from loguru import logger
 
 from bot import audit, secret_store, verification
@@ -179,10 +177,15 @@ class _structure_lock:
     def __init__(self, settings: Settings, siret: str) -> None:
         folder = settings.state_dir / "locks"
         folder.mkdir(parents=True, exist_ok=True)
+        # Imported here: only resets lock, and check need not pay for filelock's import.
+        from filelock import FileLock
+
         self.lock = FileLock(folder / f"{siret}.lock", timeout=0)
         self.siret = siret
 
     def __enter__(self) -> None:
+        from filelock import Timeout as LockTimeout
+
         try:
             self.lock.acquire()
         except LockTimeout:

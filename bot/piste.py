@@ -11,16 +11,18 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from loguru import logger
 
 from bot.config import Settings
 from bot.errors import PisteClientRejected, PisteError, PisteUnavailable
 from bot.hosts import check_piste_url
 from bot.log import redactor
+
+if TYPE_CHECKING:
+    import httpx
 
 # (OAuth token URL, API base URL) per PISTE environment.
 HOSTS = {
@@ -96,6 +98,9 @@ class PisteClient:
         self.tries = max(1, tries)
         self.backoff = backoff
         self.wait = wait
+        # Imported here: commands that never call PISTE skip httpx's import (~0.15 s).
+        import httpx
+
         # No redirects: a token request or a password header must not wander to another host.
         self._http = httpx.Client(timeout=timeout, follow_redirects=False)
         self._token: str | None = None
@@ -116,6 +121,8 @@ class PisteClient:
 
     def _post(self, what: str, url: str, **kwargs: Any) -> httpx.Response:
         """POST; 5xx and transport errors are retried with exponential back-off, 4xx never."""
+        import httpx
+
         host = urlsplit(url).hostname
         last = ""
         for attempt in range(1, self.tries + 1):

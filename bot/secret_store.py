@@ -17,13 +17,27 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import keyring
-import keyring.errors
-from keyring.credentials import Credential
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import KeyringError
 from bot.log import redactor
+
+if TYPE_CHECKING:
+    from keyring.credentials import Credential
+
+
+class _Keyring:
+    """The `keyring` module, imported on first use: `check` with credentials from the
+    environment, and `--help`, never touch the keyring and skip its import (~0.15 s)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import keyring
+        import keyring.errors
+
+        return getattr(keyring, name)
+
+
+keyring = _Keyring()
 
 PORTAL_SERVICE = "chorus-bot/portal"
 PROBE_SERVICE = "chorus-bot/probe"
