@@ -170,6 +170,7 @@ class BrowserRun:
             error.run_dir = str(folder)
         if session is None:
             return
+        session.stop_loading()
         try:
             self._screenshot(session.page, folder)
             html = session.page.content()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from loguru import logger
@@ -146,8 +147,9 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
                 f"structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
                 hint="check the SIRET, and that this manager account manages the structure",
             )
-        activities.open_structure(siret)
+    # The click is this step's: a slow structure page must not be blamed on the list.
     with session.step("structure page", "the line `Expiration du mot de passe…`"):
+        activities.open_structure(siret)
         session.settle()
         structure = StructurePage(session.page)
         structure.wait_until_shown()
@@ -392,53 +394,71 @@ def reset_password(
     page = session.page
     confirmation = ResetConfirmation(page)
     screen = NewPasswordScreen(page)
-    with session.step(
-        "reset", "the `Réinitialiser le mot de passe (utilisateur technique)` button"
-    ):
+    expecting = "the `Réinitialiser le mot de passe (utilisateur technique)` button"
+    with session.step("reset", expecting):
         if not structure.has_reset_button():
             raise PortalError(
                 "the structure page has no `Réinitialiser le mot de passe (utilisateur technique)`"
                 " button",
                 hint="only the Gestionnaire principal can reset: check the account's role",
             )
-        page.on("dialog", ResetConfirmation.accept_browser_dialog)
-        try:
-            structure.click_reset()
-            _confirm_if_asked(session, confirmation, screen)
-        finally:
-            page.remove_listener("dialog", ResetConfirmation.accept_browser_dialog)
-    with session.step("new password", "the new password"):
-        session.settle()
-        try:
-            screen.shown.wait_for()
-        except PlaywrightTimeoutError:
-            raise PasswordNotShown(
-                "the portal showed no new password after the reset",
-                hint="the password may have changed anyway: check the expiry date on the "
-                "portal and reset again by hand (or `chorus-bot reset --force`)",
-            ) from None
-        password = screen.read_password()
-        if not password:
-            raise PasswordNotShown(
-                "the reset screen holds no readable new password",
-                hint="the password may have changed anyway: check the expiry date on the "
-                "portal and reset again by hand (or `chorus-bot reset --force`)",
-            )
-        return NewPassword(siret=before.siret, login=before.login, password=password)
+    with _reset_may_have_happened(before.siret):
+        with session.step("reset", "the confirmation or the new password"):
+            page.on("dialog", ResetConfirmation.accept_browser_dialog)
+            # Only the answer to the click counts, not the structure page's status.
+            session.last_status = None
+            try:
+                structure.click_reset()
+                appeared = _confirm_if_asked(session, confirmation, screen)
+            finally:
+                page.remove_listener("dialog", ResetConfirmation.accept_browser_dialog)
+        with session.step("new password", "the new password"):
+            session.settle()
+            try:
+                # The reset step already waited the whole timeout when nothing appeared.
+                screen.shown.wait_for(timeout=None if appeared else _POLL_MS)
+            except PlaywrightTimeoutError:
+                raise PasswordNotShown(
+                    "the portal showed no new password after the reset"
+                ) from None
+            password = screen.read_password()
+            if not password:
+                raise PasswordNotShown("the reset screen holds no readable new password")
+            return NewPassword(siret=before.siret, login=before.login, password=password)
+
+
+@contextmanager
+def _reset_may_have_happened(siret: str) -> Iterator[None]:
+    """After the click nobody knows whether the portal changed the password: say what to do."""
+    try:
+        yield
+    except ChorusBotError as error:
+        error.hint = (
+            f"the reset may have happened: run `chorus-bot check --structure {siret}`; if the "
+            "expiry moved, the old password no longer works: reset again with "
+            "`chorus-bot reset --force`"
+        )
+        raise
 
 
 def _confirm_if_asked(
     session: PortalSession, confirmation: ResetConfirmation, screen: NewPasswordScreen
-) -> None:
-    """A browser dialog is accepted by the listener; an in-page one needs its button clicked."""
+) -> bool:
+    """A browser dialog is accepted by the listener; an in-page one needs its button clicked.
+
+    Returns whether a confirmation or the new password appeared within the timeout.
+    """
     deadline = time.monotonic() + session.timeout_ms / 1000
     while True:
         try:
             confirmation.confirm.or_(screen.shown).first.wait_for(timeout=_POLL_MS)
             break
         except PlaywrightTimeoutError:
+            if session.last_status is not None and session.last_status >= 500:
+                session.settle()  # raises: the server error is the news, not a timeout
             if time.monotonic() > deadline:
-                # Nothing to confirm and no password yet: let the next step report it.
-                return
+                # Nothing to confirm and no password: the next step reports it at once.
+                return False
     if confirmation.is_shown():
         confirmation.click_confirm()
+    return True

@@ -92,8 +92,20 @@ class PortalSession:
                 hint="run again with -v and look at the run folder",
             ) from None
 
+    def stop_loading(self) -> None:
+        """Like the browser's Stop button. A navigation still waiting for a slow portal holds
+        every look at the page (locators, screenshot, HTML) until the portal answers."""
+        try:
+            cdp = self.page.context.new_cdp_session(self.page)
+            cdp.send("Page.stopLoading")
+            cdp.detach()
+        except PlaywrightError as error:
+            logger.debug("could not stop the page loading: {}", type(error).__name__)
+
     def _explain(self, name: str, expecting: str) -> ChorusBotError:
         seconds = self.timeout_ms / 1000
+        # The timeout has elapsed: whatever is still loading came too late.
+        self.stop_loading()
         try:
             self.settle()
         except ChorusBotError as error:
