@@ -12,7 +12,7 @@ from bot.errors import InvalidSiret
 def parse_siret(raw: str) -> str:
     """14 digits once spaces are removed, with a valid checksum (La Poste's own rule included)."""
     compact = re.sub(r"[\s\u00a0.\-]", "", raw)
-    if not compact.isdigit():
+    if compact and not compact.isdigit():
         raise InvalidSiret(
             f"SIRET {raw!r} must contain only digits", hint="give the 14 digits of the structure"
         )
