@@ -250,6 +250,14 @@ def reset(
     When PISTE credentials are stored, the new password is then verified against the Chorus
     Pro API (exit 1 if rejected; the previous password stays in the keyring beside it).
     The new password is never printed: read it with `chorus-bot secret show`.
+
+    Safe to run from a scheduler: it resets only when the expiry is within --within-days,
+    proves the keyring works before touching the portal, and refuses a second run on the
+    same structure at the same time. The password it replaces is kept under
+    `chorus-bot/technical/<SIRET>/previous`. If the keyring fails after the reset, the new
+    password goes to a rescue file readable only by you (exit 5): fix the keyring, then run
+    `chorus-bot recover`. On failure the run folder (step, URL, masked screenshot, page
+    without input values, trace of the steps before the reset click) is printed.
     """
     settings = _settings(
         within_days=within_days,

@@ -46,6 +46,9 @@ def assert_diagnosis(
     folder = run_folder(result)
     failure = json.loads((folder / "failure.json").read_text(encoding="utf-8"))
     assert failure["step"] == step, failure
+    # One line, and the same line the user saw.
+    assert "\n" not in failure["error"]
+    assert f"chorus-bot: error: {failure['error']}" == error_line(result)
     assert failure["url"].startswith(url_prefix), failure
     names = {path.name for path in folder.iterdir()}
     if page:
