@@ -139,7 +139,8 @@ def check_many(
     manager = credentials.manager_login()
     results: list[StructureResult] = []
     total = len(targets) if targets is not None else None
-    with BrowserRun(settings, f"{action}-many") as run:
+    # Read-only: a trace only with --trace, as for a single check.
+    with BrowserRun(settings, f"{action}-many", record_trace=settings.trace) as run:
         home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )

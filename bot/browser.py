@@ -81,8 +81,11 @@ def _sanitized_html(html: str) -> str:
 class BrowserRun:
     """A browser for one command, with a run folder kept on failure (or with --trace)."""
 
-    def __init__(self, settings: Settings, label: str) -> None:
+    def __init__(self, settings: Settings, label: str, *, record_trace: bool = True) -> None:
         self.settings = settings
+        # A trace makes every page of a run ~50% slower (bench/); read-only commands can be run
+        # again with --trace at no risk, so only they leave it out by default.
+        self.record_trace = record_trace
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         self.run_dir = settings.runs_dir / f"{stamp}-{label}"
         self._playwright = None
@@ -132,7 +135,7 @@ class BrowserRun:
 
     def start_trace(self) -> None:
         """Only after login: a trace records every typed value."""
-        if self._context is not None and not self._tracing:
+        if self.record_trace and self._context is not None and not self._tracing:
             self._context.tracing.start(screenshots=True, snapshots=True)
             self._tracing = True
 

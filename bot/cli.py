@@ -89,7 +89,12 @@ AllowHost = Annotated[
     typer.Option("--allow-host", help="Also trust this https host for the portal (repeatable)."),
 ]
 Trace = Annotated[
-    bool, typer.Option("--trace", help="Keep the run folder (trace, screenshot) on success too.")
+    bool,
+    typer.Option(
+        "--trace",
+        help="Record a Playwright trace (reset always does) and keep the run folder on success "
+        "too.",
+    ),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -104,7 +104,7 @@ def check(
         # Missing PISTE credentials or a bad PISTE URL are reported before the browser starts.
         pending = verification.prepare(settings, siret) if verify else None
         manager = credentials.manager_login()
-        with BrowserRun(settings, f"check-{siret}") as run:
+        with BrowserRun(settings, f"check-{siret}", record_trace=settings.trace) as run:
             status = check_flow(
                 run.session, settings.portal_url, manager, siret, on_logged_in=run.start_trace
             )
@@ -161,7 +161,7 @@ def reset(
 
 
 def _dry_run(settings, siret, manager, record) -> ResetReport:
-    with BrowserRun(settings, f"dry-run-{siret}") as run:
+    with BrowserRun(settings, f"dry-run-{siret}", record_trace=settings.trace) as run:
         status = check_flow(
             run.session, settings.portal_url, manager, siret, on_logged_in=run.start_trace
         )
