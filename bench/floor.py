@@ -4,8 +4,8 @@ Run as a script (`python bench/floor.py check SIRET` or `python bench/floor.py s
 interpreter start-up counts as it does for `chorus-bot`. It imports Playwright only: no bot
 module, so the floor pays nothing the bot adds. Settings come from the environment, set by the
 harness: BENCH_PORTAL_URL, BENCH_USERNAME, BENCH_PASSWORD, BENCH_BROWSER, BENCH_ARGS (JSON list
-of Chromium flags), BENCH_PAGE_SIZE (`max` to pick the largest `lignes par page` option, as the
-bot does; anything else keeps the portal's default).
+of Chromium flags), BENCH_PAGE_SIZE (`max` picks the largest `lignes par page` option, to
+measure that strategy; anything else keeps the portal's default, as the bot does).
 
 It prints one line per structure read (`SIRET<TAB>characters of page text`), then `read N`, for
 the harness to check that it did visit every page. It assumes the happy path of the mock portal

@@ -178,7 +178,7 @@ def portal_with(count: int, folder: Path) -> Iterator[str]:
 class Sides:
     """The command lines and environments of the bot and of the floor."""
 
-    def __init__(self, browser: str, folder: Path) -> None:
+    def __init__(self, browser: str, folder: Path, floor_page_size: str = "default") -> None:
         from bot.browser import CHROMIUM_ARGS
 
         self.folder = folder
@@ -190,6 +190,7 @@ class Sides:
         self.base = clean
         self.browser = browser
         self.chromium_args = json.dumps(CHROMIUM_ARGS)
+        self.floor_page_size = floor_page_size
         self._runs = 0
 
     def bot_env(self, url: str) -> dict[str, str]:
@@ -214,7 +215,7 @@ class Sides:
             "BENCH_PASSWORD": MANAGER_PASSWORD,
             "BENCH_BROWSER": self.browser,
             "BENCH_ARGS": self.chromium_args,
-            "BENCH_PAGE_SIZE": "max",
+            "BENCH_PAGE_SIZE": self.floor_page_size,
         }
 
 
@@ -510,6 +511,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--counts", help="structure counts for status, comma-separated (default 1,10,50,200)"
     )
+    parser.add_argument(
+        "--floor-page-size",
+        choices=("max", "default"),
+        default="default",
+        help="the floor's `lignes par page`: the portal's default (what the bot keeps) or max",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown file")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -529,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     browser = resolve_browser()
     folder = Path(tempfile.mkdtemp(prefix="chorus-bench-"))
     try:
-        sides = Sides(browser, folder)
+        sides = Sides(browser, folder, args.floor_page_size)
         print(f"bench: browser {browser}; load average {load_before}", file=sys.stderr)
         help_ = measure_help(sides, args.help_runs)
         print("bench: --help done", file=sys.stderr)
