@@ -21,7 +21,9 @@ from bot.errors import (
     HandoverFailed,
     KeyringError,
     PasswordRescued,
+    PisteError,
     ResetNotConfirmed,
+    VerificationFailed,
 )
 from bot.hosts import check_portal_url
 from bot.log import redactor
@@ -286,7 +288,20 @@ def after_reset(
     it raises its own error (exit code documented) or adds a warning to `report.warnings`.
     Each step appends its name and outcome to `record.detail` for the audit trail.
     """
-    _verify_new_password(settings, new, report, record)
+    try:
+        _verify_new_password(settings, new, report, record)
+    except VerificationFailed:
+        raise  # a password the API refuses is not handed over
+    except PisteError as error:
+        # The API could not be asked. The old password no longer works on the portal, so the
+        # connector is better off with the new one: hand it over, then report.
+        _hand_over(settings, new, report, record)
+        error.message = (
+            "the reset is done and the new password stored and handed over, but it could not "
+            f"be verified: {error.message}"
+        )
+        error.hint = f"run `chorus-bot verify --structure {new.siret}` once PISTE answers again"
+        raise
     _hand_over(settings, new, report, record)
 
 
@@ -295,8 +310,7 @@ def _verify_new_password(
 ) -> None:
     """When PISTE is set up: the API must accept the new password, or the run exits 1.
 
-    An unproven password is not handed over: a rejection (or no answer) raises, which skips the
-    hand-over; the previous password stays in the keyring beside the new one.
+    A rejected password is not handed over; the previous one stays in the keyring beside it.
     """
     outcome = verification.verify_new_password(settings, new.siret, new.login, new.password)
     if outcome is not None:

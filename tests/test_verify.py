@@ -264,3 +264,43 @@ def test_credentials_delete_removes_the_piste_client(cli, portal, real_keyring):
 
     assert keyring.get_credential("chorus-bot/piste", None) is None
     assert "PISTE client    : none" in cli("credentials", "show").stdout
+
+
+def test_an_unreachable_api_after_reset_still_hands_the_password_over(
+    cli, portal, real_keyring, tmp_path
+):
+    from tests.test_handover import _recorder, _toml_list
+
+    argv, recorded = _recorder(tmp_path)
+    cli.config_file.write_text(
+        f"piste_backoff = 0\npost_reset_command = {_toml_list(argv)}\n", encoding="utf-8"
+    )
+    set_piste(cli)
+    portal.faults.add(Fault(kind="piste_5xx", step="piste_token"))
+
+    result = cli("reset", "--structure", PAGE3_SIRET, *piste_args(portal))
+
+    assert result.returncode == 1, result.output
+    record = portal.state.structure(PAGE3_SIRET)
+    assert record.reset_count == 1
+    assert "could not be verified" in result.last_error_line()
+    # The old password is dead on the portal: the connector got the new one anyway.
+    assert json.loads(recorded.read_text())["stdin"] == record.tech_password + "\n"
+    assert keyring.get_credential(f"chorus-bot/technical/{PAGE3_SIRET}", None).password == (
+        record.tech_password
+    )
+    cli.assert_no_secret(secrets_of(portal))
+
+
+def test_a_rejected_new_password_is_not_handed_over(cli, portal, real_keyring, tmp_path):
+    from tests.test_handover import _recorder, _toml_list
+
+    argv, recorded = _recorder(tmp_path)
+    cli.config_file.write_text(f"post_reset_command = {_toml_list(argv)}\n", encoding="utf-8")
+    set_piste(cli)
+    portal.faults.add(Fault(kind="piste_reject", step="piste_api"))
+
+    result = cli("reset", "--structure", PAGE3_SIRET, *piste_args(portal))
+
+    assert result.returncode == 1, result.output
+    assert not recorded.exists()
