@@ -9,6 +9,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -192,9 +194,10 @@ def check(
     if verify and (targets is None or len(targets) > 1):
         raise UsageError("--verify works with one --structure at a time")
     if targets is None or len(targets) > 1:
-        results = batch.check_many(
-            settings, targets, _credential_source(settings), progress=_progress_reporter()
-        )
+        with _progress_reporter() as progress:
+            results = batch.check_many(
+                settings, targets, _credential_source(settings), progress=progress
+            )
         _print_results(results, as_json)
         raise typer.Exit(batch.worst_exit_code(results))
     report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
@@ -282,14 +285,15 @@ def reset(
     targets = batch.resolve_targets(settings, structure or [], all_structures)
     if targets is None or len(targets) > 1:
         credentials = _credential_source(settings)
-        if dry_run:
-            results = batch.check_many(
-                settings, targets, credentials, action="dry-run", progress=_progress_reporter()
-            )
-        else:
-            results = batch.reset_many(
-                settings, targets, credentials, force=force, progress=_progress_reporter()
-            )
+        with _progress_reporter() as progress:
+            if dry_run:
+                results = batch.check_many(
+                    settings, targets, credentials, action="dry-run", progress=progress
+                )
+            else:
+                results = batch.reset_many(
+                    settings, targets, credentials, force=force, progress=progress
+                )
         _print_results(results, False)
         raise typer.Exit(batch.worst_exit_code(results))
     report = jobs.reset(
@@ -350,12 +354,14 @@ def status(
     )
     from bot import batch
 
-    results = batch.status(settings, _credential_source(settings), progress=_progress_reporter())
+    with _progress_reporter() as progress:
+        results = batch.status(settings, _credential_source(settings), progress=progress)
     _print_results(results, as_json)
     raise typer.Exit(batch.worst_exit_code(results))
 
 
-def _progress_reporter():
+@contextmanager
+def _progress_reporter() -> Iterator[Callable[[str, int, int | None], None]]:
     """A progress bar on a terminal; plain log lines otherwise (schedulers, CI logs)."""
     from loguru import logger
 
@@ -364,19 +370,18 @@ def _progress_reporter():
         def log_line(siret: str, done: int, total: int | None) -> None:
             logger.info("[{}/{}] {} done", done, total or "?", siret)
 
-        return log_line
+        yield log_line
+        return
     from rich.progress import Progress
 
-    bar = Progress(transient=True)
-    task = bar.add_task("Structures", total=None)
-    bar.start()
+    # transient: the bar disappears, on success and on error, before the table or message.
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Structures", total=None)
 
-    def update(siret: str, done: int, total: int | None) -> None:
-        bar.update(task, completed=done, total=total, description=siret)
-        if total is not None and done >= total:
-            bar.stop()
+        def update(siret: str, done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total, description=siret)
 
-    return update
+        yield update
 
 
 def _print_results(results, as_json: bool) -> None:

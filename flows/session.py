@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -85,6 +86,15 @@ class PortalSession:
                     "the browser closed or crashed during the run",
                     step=name,
                     hint="run again; if it keeps happening, try another browser with --browser",
+                ) from None
+            network = re.search(r"net::(ERR_[A-Z_]+)", str(error))
+            if network:
+                target = re.search(r" at (\S+)", str(error))
+                raise PortalError(
+                    f"cannot reach {target.group(1) if target else 'the portal'} "
+                    f"({network.group(1)})",
+                    step=name,
+                    hint="check --portal-url and the network (proxy, DNS), then run again",
                 ) from None
             raise PortalError(
                 f"the browser reported an error: {str(error).splitlines()[0]}",

@@ -209,3 +209,20 @@ def test_stored_manager_credentials_are_used_when_env_is_absent(cli, portal, rea
 
     assert result.returncode == 0, result.output
     assert portal.state.successful_logins == 1
+
+
+def test_an_unreachable_portal_says_so_in_one_line(cli, portal, real_keyring):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+
+    result = cli(
+        "check", "--structure", SIAGEP, CHORUS_BOT_PORTAL_URL=f"http://127.0.0.1:{closed_port}/"
+    )
+
+    assert result.returncode == 1
+    line = result.last_error_line()
+    assert line.startswith("chorus-bot: error: login: cannot reach http://127.0.0.1:")
+    assert "ERR_CONNECTION_REFUSED" in line and "--portal-url" in line
