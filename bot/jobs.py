@@ -126,7 +126,9 @@ def check(
 
 
 def _record_failure(record: audit.AuditRecord, error: BaseException) -> None:
-    record.outcome = "failed"
+    # "reset-…" outcomes say the portal did reset: an admin reading the history needs that.
+    if not record.outcome.startswith("reset-"):
+        record.outcome = "failed"
     if isinstance(error, ChorusBotError):
         record.exit_code = error.exit_code
         record.detail = redactor.redact(error.one_line())
@@ -291,8 +293,10 @@ def after_reset(
     try:
         _verify_new_password(settings, new, report, record)
     except VerificationFailed:
+        record.outcome = "reset-rejected-by-api"
         raise  # a password the API refuses is not handed over
     except PisteError as error:
+        record.outcome = "reset-unverified"
         # The API could not be asked. The old password no longer works on the portal, so the
         # connector is better off with the new one: hand it over, then report.
         _hand_over(settings, new, report, record)
@@ -372,6 +376,7 @@ def _handover_failed(report: ResetReport, record: audit.AuditRecord, error: Hand
 def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
     record.expiry_after = result.after.expires_at.isoformat()
     if result.after.expires_at <= result.before.expires_at:
+        record.outcome = "reset-unconfirmed"
         raise ResetNotConfirmed(
             f"the portal still shows the expiry {result.after.expires_at:%d/%m/%Y %H:%M:%S} "
             "after the reset",

@@ -77,7 +77,7 @@ def test_expiry_not_moved_keeps_both_passwords(cli, portal, real_keyring):
     assert previous(PAGE3_SIRET) == old
     assert_diagnosis(result, step="expiry re-read", trace=True)
     last = history(cli.state_dir)[-1]
-    assert (last["outcome"], last["exit_code"]) == ("failed", 1)
+    assert (last["outcome"], last["exit_code"]) == ("reset-unconfirmed", 1)
     assert last["expiry_before"] == last["expiry_after"]
     cli.assert_no_secret([*portal_secrets(portal), old[1]])
 

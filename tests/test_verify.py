@@ -232,6 +232,7 @@ def test_a_rejected_new_password_keeps_the_previous_one_and_exits_1(cli, portal,
     assert previous.password == old
     last = json.loads(cli("history", "--json").stdout)[-1]
     assert last["action"] == "reset" and last["exit_code"] == 1
+    assert last["outcome"] == "reset-rejected-by-api"
     assert last["expiry_after"] and "rejected the new password" in last["detail"]
     cli.assert_no_secret(secrets_of(portal, old))
 
@@ -284,6 +285,8 @@ def test_an_unreachable_api_after_reset_still_hands_the_password_over(
     record = portal.state.structure(PAGE3_SIRET)
     assert record.reset_count == 1
     assert "could not be verified" in result.last_error_line()
+    last = json.loads(cli("history", "--json").stdout)[-1]
+    assert (last["outcome"], last["exit_code"]) == ("reset-unverified", 1)
     # The old password is dead on the portal: the connector got the new one anyway.
     assert json.loads(recorded.read_text())["stdin"] == record.tech_password + "\n"
     assert keyring.get_credential(f"chorus-bot/technical/{PAGE3_SIRET}", None).password == (
