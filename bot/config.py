@@ -99,20 +99,7 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"cannot read config file {path}: {error}", hint="fix or remove it"
         ) from None
-    unknown = sorted(set(data) - set(_FILE_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"config file {path} has unknown key(s): {', '.join(unknown)}",
-            hint=f"known keys: {', '.join(_FILE_KEYS)}",
-        )
-    for key, value in data.items():
-        expected, _ = _FILE_KEYS[key]
-        if expected is float and isinstance(value, int):
-            continue
-        if not isinstance(value, expected):
-            raise ConfigError(
-                f"config file {path}: {key} must be a {expected.__name__}", hint="fix the value"
-            )
+    _check_table(path, data, _FILE_KEYS)
     _check_handover_keys(path, data)
     return data
 
@@ -192,7 +179,30 @@ _TYPE_WORDS = {
     float: "a number",
     bool: "true or false",
     list: "a list",
+    dict: "a table",
 }
+
+
+def _check_table(
+    path: Path, table: dict[str, Any], keys: dict[str, tuple[type, Any]], section: str = ""
+) -> None:
+    """Unknown keys and wrong types, for the top level and for `[section]` alike."""
+    where = f"config file {path}: [{section}]" if section else f"config file {path}:"
+    unknown = sorted(set(table) - set(keys))
+    if unknown:
+        raise ConfigError(
+            f"{where} has unknown key(s): {', '.join(unknown)}",
+            hint=f"known keys: {', '.join(keys)}",
+        )
+    prefix = f"{section}." if section else ""
+    for key, value in table.items():
+        expected, _ = keys[key]
+        # `object` keys take several forms and are checked by their own parser.
+        if expected is not object and not _is_type(value, expected):
+            raise ConfigError(
+                f"config file {path}: {prefix}{key} must be {_TYPE_WORDS[expected]}",
+                hint="fix the value",
+            )
 
 
 def _is_type(value: Any, expected: type) -> bool:
@@ -205,19 +215,7 @@ def _is_type(value: Any, expected: type) -> bool:
 
 
 def parse_mail(path: Path, table: dict[str, Any]) -> MailSettings:
-    unknown = sorted(set(table) - set(_MAIL_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"config file {path}: [mail] has unknown key(s): {', '.join(unknown)}",
-            hint=f"known keys: {', '.join(_MAIL_KEYS)}",
-        )
-    for key, value in table.items():
-        expected, _ = _MAIL_KEYS[key]
-        if not _is_type(value, expected):
-            raise ConfigError(
-                f"config file {path}: mail.{key} must be {_TYPE_WORDS[expected]}",
-                hint="fix the value",
-            )
+    _check_table(path, table, _MAIL_KEYS, section="mail")
     values = {key: table.get(key, default) for key, (_, default) in _MAIL_KEYS.items()}
     for required in ("host", "sender", "recipients"):
         if not values[required]:

@@ -109,6 +109,7 @@ def test_smtp_password_needs_a_configured_user(offline_cli, real_keyring):
 BAD_FILES = [
     pytest.param("timeout = [", "cannot read config file", id="bad-toml"),
     pytest.param("colour = 'blue'\n", "unknown key(s): colour", id="unknown-key"),
+    pytest.param("warn_days = true\n", "warn_days must be an integer", id="top-level-bool"),
     pytest.param("[mail]\nhost = 'h'\n", "[mail] needs sender", id="mail-incomplete"),
     pytest.param(MAIL + "smtp_password = 'x'\n", "unknown key(s): smtp_password", id="mail-key"),
     pytest.param(MAIL + "port = true\n", "mail.port must be an integer", id="mail-port-bool"),
