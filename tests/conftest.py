@@ -4,10 +4,13 @@ scan of every output and artefact for the secrets a run knows."""
 from __future__ import annotations
 
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +134,53 @@ class Cli:
         result = CliResult(tuple(args), done.returncode, done.stdout, done.stderr)
         self.runs.append(result)
         return result
+
+    def on_terminal(
+        self, *args: str, answers: dict[str, str | Callable[[], str]] | None = None, **env: str
+    ) -> tuple[int, str]:
+        """`chorus-bot` on a pseudo-terminal, as a person runs it: (exit code, all it showed).
+
+        Each answer is typed once its prompt has shown; a callable answer is computed then.
+        """
+        pending = dict(answers or {})
+        master, slave = pty.openpty()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**self.base_env(), **env},
+            cwd=self.home,
+            close_fds=True,
+        )
+        os.close(slave)
+        seen = ""
+        # Only so that a broken prompt fails the test instead of hanging it.
+        deadline = time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 1)
+                if not ready:
+                    if child.poll() is not None:
+                        break
+                    continue
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                seen += data.decode("utf-8", "replace")
+                for prompt in [p for p in pending if p in seen]:
+                    answer = pending.pop(prompt)
+                    os.write(master, (answer() if callable(answer) else answer).encode())
+            returncode = child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            os.close(master)
+        return returncode, seen
 
     def artefacts(self) -> list[tuple[str, str]]:
         """(name, text) of every output and every file the runs left, traces unzipped."""

@@ -330,57 +330,10 @@ def test_sigint_during_the_flow(cli, portal, before, to_group):
     cli.assert_no_secret([*portal_secrets(portal), before["password"]])
 
 
-def _run_on_terminal(cli: Cli, args: list[str], answers: dict[str, str], **env: str) -> tuple:
-    """Runs the CLI on a pseudo-terminal, typing each answer when its prompt shows."""
-    import pty
-    import select
-    import time
-
-    master, slave = pty.openpty()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**cli.base_env(), **env},
-        cwd=cli.home,
-        close_fds=True,
-    )
-    os.close(slave)
-    seen = ""
-    pending = dict(answers)
-    deadline = time.monotonic() + 120  # only so that a broken prompt fails instead of hanging
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1)
-            if not ready:
-                if child.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            seen += data.decode("utf-8", "replace")
-            for prompt in list(pending):
-                if prompt in seen:
-                    os.write(master, pending.pop(prompt).encode())
-        returncode = child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(master)
-    return returncode, seen
-
-
 def test_rescued_password_is_offered_on_a_terminal(cli, portal, before):
-    returncode, output = _run_on_terminal(
-        cli,
-        ["reset", "--structure", SIAGEP, "--force", "--timeout", "5"],
-        {"Show the new password now": "y\n"},
+    returncode, output = cli.on_terminal(
+        *["reset", "--structure", SIAGEP, "--force", "--timeout", "5"],
+        answers={"Show the new password now": "y\n"},
         PYTHON_KEYRING_BACKEND="tests.keyring_backends.RefusesTechnicalWrites",
     )
 
@@ -392,10 +345,9 @@ def test_rescued_password_is_offered_on_a_terminal(cli, portal, before):
 
 
 def test_rescued_password_stays_hidden_when_the_user_declines(cli, portal, before):
-    returncode, output = _run_on_terminal(
-        cli,
-        ["reset", "--structure", SIAGEP, "--force", "--timeout", "5"],
-        {"Show the new password now": "n\n"},
+    returncode, output = cli.on_terminal(
+        *["reset", "--structure", SIAGEP, "--force", "--timeout", "5"],
+        answers={"Show the new password now": "n\n"},
         PYTHON_KEYRING_BACKEND="tests.keyring_backends.RefusesTechnicalWrites",
     )
 

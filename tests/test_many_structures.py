@@ -106,34 +106,8 @@ def test_all_and_structure_together_is_bad_usage(cli, portal):
 
 
 def test_status_on_a_terminal_draws_a_progress_bar_then_the_table(cli, portal, real_keyring):
-    import os
-    import pty
-    import subprocess
-    import sys
+    returncode, output = cli.on_terminal("status")
 
-    master, slave = pty.openpty()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bot", "status"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=cli.base_env(),
-        cwd=cli.home,
-        close_fds=True,
-    )
-    os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    returncode = child.wait(timeout=120)
-    os.close(master)
-    output = b"".join(chunks).decode("utf-8", "replace")
     assert returncode == 4, output
     assert "\u2501" in output  # rich's bar, redrawn in place
     assert "[14/?]" not in output  # not the plain lines meant for logs

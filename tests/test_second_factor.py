@@ -5,11 +5,6 @@ real TOTP codes, the real Secret Service keyring."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
 import time
 
 import pyotp
@@ -104,55 +99,19 @@ def test_without_a_second_factor_page_no_totp_secret_is_needed(cli, real_keyring
     assert "second factor" not in result.stderr
 
 
-def _read_until(fd: int, wanted: str, seen: list[str], deadline: float) -> bool:
-    """Reads the pseudo-terminal until `wanted` shows or the child closes it."""
-    while wanted not in "".join(seen):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            return False
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            return False
-        if not chunk:
-            return False
-        seen.append(chunk.decode("utf-8", "replace"))
-    return True
-
-
 def test_code_typed_on_a_terminal_when_no_secret_is_stored(totp_cli, real_keyring):
     """End to end on a pseudo-terminal: the prompt shows, the person types the e-mailed code."""
-    master, slave = pty.openpty()
-    env = totp_cli.base_env()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bot", "check", "--structure", SIAGEP],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=totp_cli.home,
-        close_fds=True,
+    typed: list[str] = []
+
+    def type_the_emailed_code() -> str:
+        typed.append(pyotp.TOTP(SEED_TOTP_SECRET).now())
+        return typed[-1] + "\n"
+
+    returncode, output = totp_cli.on_terminal(
+        "check", "--structure", SIAGEP, answers={"Code de vérification": type_the_emailed_code}
     )
-    os.close(slave)
-    seen: list[str] = []
-    try:
-        # A generous bound only so that a broken prompt fails the test instead of hanging it.
-        assert _read_until(master, "Code de vérification", seen, time.monotonic() + 90), "".join(
-            seen
-        )
-        code = pyotp.TOTP(SEED_TOTP_SECRET).now()
-        os.write(master, (code + "\n").encode())
-        _read_until(master, "\x00never\x00", seen, time.monotonic() + 90)
-        returncode = child.wait(timeout=90)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(master)
-    output = "".join(seen)
+    assert typed, output
+    code = typed[0]
     assert returncode == 0, output
     assert "TECH_025900096600020@cpp2017" in output
     log_text = (totp_cli.state_dir / "chorus-bot.log").read_text(encoding="utf-8")
