@@ -25,8 +25,8 @@ from bot.hosts import check_portal_url
 from bot.jobs import (
     CheckReport,
     ResetReport,
-    _record_failure,
-    _structure_lock,
+    StructureLock,
+    record_failure,
     reset_in_session,
 )
 from bot.siret import parse_siret
@@ -114,7 +114,7 @@ def resolve_targets(
 def _check_record(siret: str, outcome, settings: Settings, action: str) -> StructureResult:
     record = audit.AuditRecord(action=action, structure=siret)
     if isinstance(outcome, ChorusBotError):
-        _record_failure(record, outcome)
+        record_failure(record, outcome)
         result = StructureResult(siret, error=outcome)
     else:
         report = CheckReport(status=outcome, warn_days=settings.warn_days)
@@ -230,11 +230,11 @@ def _reset_one(
 ) -> StructureResult:
     record = audit.AuditRecord(action="reset", structure=siret)
     try:
-        with _structure_lock(settings, siret):
+        with StructureLock(settings, siret):
             report = reset_in_session(run, home_url, settings, siret, record, force=force)
         return StructureResult(siret, reset=report)
     except ChorusBotError as error:
-        _record_failure(record, error)
+        record_failure(record, error)
         if error.ends_run:
             # Without a browser, or once told to stop, no other structure can be done.
             raise

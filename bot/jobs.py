@@ -119,13 +119,13 @@ def check(
             record.detail = f"verify: {verified.reason}"
         return report
     except BaseException as error:
-        _record_failure(record, error)
+        record_failure(record, error)
         raise
     finally:
         audit.append(settings.state_dir, record)
 
 
-def _record_failure(record: audit.AuditRecord, error: BaseException) -> None:
+def record_failure(record: audit.AuditRecord, error: BaseException) -> None:
     # "reset-…" outcomes say the portal did reset: an admin reading the history needs that.
     if not record.outcome.startswith("reset-"):
         record.outcome = "failed"
@@ -155,10 +155,10 @@ def reset(
         manager = credentials.manager_login()
         if dry_run:
             return _dry_run(settings, siret, manager, record)
-        with _structure_lock(settings, siret):
+        with StructureLock(settings, siret):
             return _reset_locked(settings, siret, manager, record, force=force)
     except BaseException as error:
-        _record_failure(record, error)
+        record_failure(record, error)
         raise
     finally:
         audit.append(settings.state_dir, record)
@@ -175,7 +175,7 @@ def _dry_run(settings, siret, manager, record) -> ResetReport:
     return ResetReport(siret=siret, action="dry-run", before=status)
 
 
-class _structure_lock:
+class StructureLock:
     """One reset per structure at a time, across processes."""
 
     def __init__(self, settings: Settings, siret: str) -> None:
