@@ -43,11 +43,11 @@ class ResetOutcome:
 
 
 def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
-    login = LoginPage(session.page)
+    login = LoginPage(session.page, session.texts)
     with session.step("login", "the login form (`Identifiant :`, `Mot de passe :`)"):
         login.open(start_url)
         session.settle()
-        login.password.wait_for()
+        login.password.wait()
         session.host_guard(session.url)
         login.fill_identifiant(manager.identifiant)
         session.host_guard(session.url)
@@ -55,15 +55,15 @@ def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> Non
         login.submit()
         session.settle()
         _wait_after_login(session, login)
-    second_factor = SecondFactorPage(session.page)
+    second_factor = SecondFactorPage(session.page, session.texts)
     if second_factor.is_shown():
         _pass_second_factor(session, second_factor, manager)
 
 
 def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
-    applications = ApplicationsPage(session.page)
-    second_factor = SecondFactorPage(session.page)
-    applications.title.or_(second_factor.code).or_(login.error_message).first.wait_for()
+    applications = ApplicationsPage(session.page, session.texts)
+    second_factor = SecondFactorPage(session.page, session.texts)
+    applications.title.union.or_(second_factor.code.union).or_(login.error_message).first.wait_for()
     if applications.is_shown() or second_factor.is_shown():
         return
     detail = login.error_text()
@@ -84,8 +84,8 @@ def _pass_second_factor(
         session.host_guard(session.url)
         page.enter_code(code)
         session.settle()
-        applications = ApplicationsPage(session.page)
-        applications.title.or_(page.error_message).first.wait_for()
+        applications = ApplicationsPage(session.page, session.texts)
+        applications.title.union.or_(page.error_message).first.wait_for()
         if not applications.is_shown():
             raise SecondFactorError(
                 "the portal refused the one-time code"
@@ -95,9 +95,9 @@ def _pass_second_factor(
 
 
 def open_chorus_pro(session: PortalSession) -> None:
-    applications = ApplicationsPage(session.page)
+    applications = ApplicationsPage(session.page, session.texts)
     with session.step("application list", "the `Chorus Pro` link"):
-        applications.title.wait_for()
+        applications.title.wait()
         if not applications.has_chorus_pro():
             raise PortalError(
                 "the application list has no `Chorus Pro` link",
@@ -109,20 +109,20 @@ def open_chorus_pro(session: PortalSession) -> None:
     with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
         _follow_same_or_new_tab(session, popups)
         session.settle()
-        ChorusHomePage(session.page).manager_activities.first.wait_for()
+        ChorusHomePage(session.page, session.texts).manager_activities.wait()
 
 
 def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
     """`Chorus Pro` opens in the same tab on some portals and in a new one on others."""
     deadline = time.monotonic() + session.timeout_ms / 1000
-    home = ChorusHomePage(session.page)
+    home = ChorusHomePage(session.page, session.texts)
     while True:
         if popups:
             session.switch_to(popups[0])
             session.page.wait_for_load_state("domcontentloaded")
             return
         try:
-            home.manager_activities.first.wait_for(timeout=_POLL_MS)
+            home.manager_activities.wait(timeout=_POLL_MS)
             return
         except PlaywrightTimeoutError:
             if time.monotonic() > deadline:
@@ -131,9 +131,9 @@ def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
 
 def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
     with session.step("Activités du gestionnaire", "the `Mes structures` table"):
-        ChorusHomePage(session.page).open_manager_activities()
+        ChorusHomePage(session.page, session.texts).open_manager_activities()
         session.settle()
-        activities = ManagerActivitiesPage(session.page)
+        activities = ManagerActivitiesPage(session.page, session.texts)
         activities.wait_until_shown()
         return activities
 
@@ -151,7 +151,7 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
     with session.step("structure page", "the line `Expiration du mot de passe…`"):
         activities.open_structure(siret)
         session.settle()
-        structure = StructurePage(session.page)
+        structure = StructurePage(session.page, session.texts)
         structure.wait_until_shown()
         return structure
 
@@ -191,7 +191,7 @@ def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) 
     """A pager may redraw the table in place (no navigation): wait until its rows change."""
     if not first_before:
         return
-    activities.row_for(first_before).first.wait_for(state="detached")
+    activities.wait_until_row_gone(first_before)
 
 
 def read_status(session: PortalSession, structure: StructurePage, siret: str) -> TechnicalStatus:
@@ -236,7 +236,7 @@ def back_to_chorus_home(session: PortalSession, home_url: str) -> None:
     with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
         session.page.goto(home_url)
         session.settle()
-        ChorusHomePage(session.page).manager_activities.first.wait_for()
+        ChorusHomePage(session.page, session.texts).manager_activities.wait()
 
 
 def check_structure(session: PortalSession, home_url: str, siret: str) -> TechnicalStatus:
@@ -305,7 +305,7 @@ def _status_from_list(
             activities.open_structure(siret)
         with session.step("structure page", "the line `Expiration du mot de passe…`"):
             session.settle()
-            structure = StructurePage(session.page)
+            structure = StructurePage(session.page, session.texts)
             structure.wait_until_shown()
         return read_status(session, structure, siret)
     except ChorusBotError as error:
@@ -321,7 +321,7 @@ def _back_to_list(
     with session.step("Mes structures", "the `Mes structures` table"):
         session.page.go_back()
         session.settle()
-        activities = ManagerActivitiesPage(session.page)
+        activities = ManagerActivitiesPage(session.page, session.texts)
         activities.wait_until_shown()
         if activities.has_row_for(siret):
             return activities
@@ -337,7 +337,7 @@ def _next_page(session: PortalSession, activities: ManagerActivitiesPage) -> Non
     rows = activities.read_rows()
     activities.go_next()
     session.settle()
-    activities.structures_table.wait_for()
+    activities.wait_until_shown()
     _wait_for_page_change(activities, rows[0].siret if rows else "")
 
 
@@ -365,7 +365,7 @@ def reset_structure(
     with session.step("expiry re-read", "the structure page after the reset"):
         session.page.goto(structure_url)
         session.settle()
-        structure = StructurePage(session.page)
+        structure = StructurePage(session.page, session.texts)
         structure.wait_until_shown()
     after = read_status(session, structure, siret)
     return ResetOutcome(before=before, after=after)
@@ -392,8 +392,8 @@ def reset_password(
     session: PortalSession, structure: StructurePage, before: TechnicalStatus
 ) -> NewPassword:
     page = session.page
-    confirmation = ResetConfirmation(page)
-    screen = NewPasswordScreen(page)
+    confirmation = ResetConfirmation(page, session.texts)
+    screen = NewPasswordScreen(page, session.texts)
     expecting = "the `Réinitialiser le mot de passe (utilisateur technique)` button"
     with session.step("reset", expecting):
         if not structure.has_reset_button():
@@ -451,7 +451,7 @@ def _confirm_if_asked(
     deadline = time.monotonic() + session.timeout_ms / 1000
     while True:
         try:
-            confirmation.confirm.or_(screen.shown).first.wait_for(timeout=_POLL_MS)
+            confirmation.confirm.union.or_(screen.shown).first.wait_for(timeout=_POLL_MS)
             break
         except PlaywrightTimeoutError:
             if session.last_status is not None and session.last_status >= 500:

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import BrowserError, ChorusBotError, PortalError, SessionExpired
+from flows.texts import DEFAULT_TEXTS, Texts
 
 # Raised by whoever owns the credentials when the page about to receive them is not genuine.
 HostGuard = Callable[[str], None]
@@ -22,8 +23,16 @@ _BROWSER_GONE = ("has been closed", "Target closed", "Connection closed", "crash
 class PortalSession:
     """One logged-in (or logging-in) tab on the portal, followed across new tabs."""
 
-    def __init__(self, page: Page, *, timeout_ms: float, host_guard: HostGuard) -> None:
+    def __init__(
+        self,
+        page: Page,
+        *,
+        timeout_ms: float,
+        host_guard: HostGuard,
+        texts: Texts = DEFAULT_TEXTS,
+    ) -> None:
         self.timeout_ms = timeout_ms
+        self.texts = texts
         self.host_guard = host_guard
         self.current_step: str | None = None
         self.last_status: int | None = None
@@ -62,7 +71,7 @@ class PortalSession:
             )
         from flows.pages.login import LoginPage
 
-        if self.current_step != "login" and LoginPage(self.page).is_shown():
+        if self.current_step != "login" and LoginPage(self.page, self.texts).is_shown():
             raise SessionExpired(
                 "the portal sent the bot back to the login page (session expired)",
                 hint="run the command again; if it keeps happening, the portal is unstable",

@@ -8,6 +8,7 @@ optional trailing colon.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SPACE = r"[\s\u00a0\u202f]"
 _APOSTROPHES = "'\u2019\u02bc`"
@@ -33,9 +34,24 @@ def _body(words: str) -> str:
     return "".join(out)
 
 
+def label_pattern(words: str) -> str:
+    """A regex source for these words inside a longer text (spaces and apostrophes loose)."""
+    return _body(words)
+
+
 def loose(words: str) -> re.Pattern[str]:
     """A pattern for a whole label or accessible name, e.g. `Identifiant :`."""
     return re.compile(rf"^{_SPACE}*{_body(words)}{_SPACE}*:?{_SPACE}*$", re.IGNORECASE)
+
+
+def loose_any(choices: Iterable[str]) -> re.Pattern[str]:
+    """`loose` for any of several texts, in one pattern (one query to the page)."""
+    bodies = "|".join(_body(words) for words in choices)
+    return re.compile(rf"^{_SPACE}*(?:{bodies}){_SPACE}*:?{_SPACE}*$", re.IGNORECASE)
+
+
+def containing_any(choices: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(_body(words) for words in choices), re.IGNORECASE)
 
 
 def containing(words: str) -> re.Pattern[str]:

@@ -53,7 +53,7 @@ def test_login_page_shows_the_error_on_wrong_credentials(page: Page, portal):
 def test_login_leads_to_the_application_list_with_chorus_pro(page: Page, portal):
     _log_in(page, portal.url)
     applications = ApplicationsPage(page)
-    applications.title.wait_for()
+    applications.title.wait()
     assert applications.has_chorus_pro()
 
 
@@ -63,7 +63,7 @@ def test_application_list_without_chorus_pro(page: Page, portal):
     portal.faults.add(Fault("chorus_link_missing", "applications"))
     _log_in(page, portal.url)
     applications = ApplicationsPage(page)
-    applications.title.wait_for()
+    applications.title.wait()
     assert not applications.has_chorus_pro()
 
 
@@ -73,12 +73,12 @@ def test_second_factor_page(page: Page, make_portal):
     portal = make_portal(totp_for={MANAGER})
     _log_in(page, portal.url)
     second = SecondFactorPage(page)
-    second.code.wait_for()
+    second.code.wait()
     assert second.is_shown()
     second.enter_code("000000")
     assert "incorrect" in second.error_text().lower()
     second.enter_code(pyotp.TOTP(portal.state.account(MANAGER).totp_secret).now())
-    ApplicationsPage(page).title.wait_for()
+    ApplicationsPage(page).title.wait()
 
 
 def test_manager_activities_reads_rows_and_pages_through(page: Page, portal):
@@ -93,7 +93,7 @@ def test_manager_activities_reads_rows_and_pages_through(page: Page, portal):
     pages = 1
     while activities.can_go_next():
         activities.go_next()
-        activities.row_for(first[0].siret).first.wait_for(state="detached")
+        activities.wait_until_row_gone(first[0].siret)
         first = activities.read_rows()
         pages += 1
     assert pages == 3
@@ -121,7 +121,7 @@ def test_inpage_confirmation_and_new_password_screen(page: Page, make_portal, di
     structure.wait_until_shown()
     structure.click_reset()
     confirmation = ResetConfirmation(page)
-    confirmation.confirm.first.wait_for()
+    confirmation.confirm.wait()
     assert confirmation.is_shown()
     confirmation.click_confirm()
     screen = NewPasswordScreen(page)
@@ -174,7 +174,7 @@ def test_login_page_on_other_markup(page: Page):
     assert login.is_shown()
     login.fill_identifiant("someone")
     assert page.get_by_role("textbox").first.input_value() == "someone"
-    assert login.connect.count() == 1
+    assert login.connect.present()
     assert "échouée" in login.error_text()
 
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from flows.text import containing, loose
+from flows.perceive import Perception
+from flows.texts import DEFAULT_TEXTS, Texts
 
 
 class ApplicationsPage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.title = page.get_by_text(containing("Liste des applications disponibles")).first
-        self.chorus_pro = page.get_by_role("link", name=loose("Chorus Pro")).or_(
-            page.get_by_role("button", name=loose("Chorus Pro"))
-        )
+        see = Perception(page, texts)
+        self.title = see.text("applications_title")
+        self.chorus_pro = see.control("chorus_pro")
 
     def is_shown(self) -> bool:
-        return self.title.count() > 0 and self.title.is_visible()
+        return self.title.present()
 
     def has_chorus_pro(self) -> bool:
-        return self.chorus_pro.count() > 0
+        return self.chorus_pro.present()
 
     def click_chorus_pro(self) -> None:
-        self.chorus_pro.first.click()
+        self.chorus_pro.click()

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from flows.text import loose
+from flows.perceive import Perception
+from flows.texts import DEFAULT_TEXTS, Texts
 
 
 class ChorusHomePage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.manager_activities = page.get_by_role("link", name=loose("Activités du gestionnaire"))
+        self.manager_activities = Perception(page, texts).control("manager_activities")
 
     def is_shown(self) -> bool:
-        return self.manager_activities.count() > 0 and self.manager_activities.first.is_visible()
+        return self.manager_activities.present()
 
     def open_manager_activities(self) -> None:
-        self.manager_activities.first.click()
+        self.manager_activities.click()

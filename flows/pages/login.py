@@ -1,4 +1,5 @@
-"""DGFiP portal login page (`Bienvenue sur le Portail de la Gestion Publique`)."""
+"""The login page: the DGFiP portal's (`Identifiant :`, `Mot de passe :`, `Connexion`) or
+Chorus Pro's own (`Adresse électronique`, `Mot de passe`, `Se connecter`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import re
 
 from playwright.sync_api import Page
 
-from flows.text import loose
+from flows.perceive import Perception
+from flows.texts import DEFAULT_TEXTS, Texts
 
 # Words a login error uses on French portals; the message itself is unknown and may change.
 _ERROR_WORDS = re.compile(
@@ -15,18 +17,19 @@ _ERROR_WORDS = re.compile(
 
 
 class LoginPage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.identifiant = page.get_by_label(loose("Identifiant :"))
-        self.password = page.get_by_label(loose("Mot de passe :"))
-        self.connect = page.get_by_role("button", name=loose("Connexion"))
-        self.error_message = page.get_by_role("alert").or_(page.get_by_text(_ERROR_WORDS)).first
+        see = Perception(page, texts)
+        self.identifiant = see.field("login_identifiant")
+        self.password = see.field("login_password", secret=True)
+        self.connect = see.control("login_submit")
+        self.error_message = see.alert().or_(see.words(_ERROR_WORDS)).first
 
     def open(self, url: str) -> None:
         self.page.goto(url)
 
     def is_shown(self) -> bool:
-        return self.password.count() > 0 and self.password.first.is_visible()
+        return self.password.present()
 
     def fill_identifiant(self, identifiant: str) -> None:
         self.identifiant.fill(identifiant)

@@ -4,86 +4,83 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Page
 
 from flows.models import StructureRow
-from flows.text import containing, digits_pattern, normalize
+from flows.perceive import DataTable, Perceived, Perception
+from flows.text import loose
+from flows.texts import DEFAULT_TEXTS, Texts
 
-_NEXT_PAGE = re.compile(r"^\s*(page\s+suivante|suivante?|next|›|>)\s*$", re.IGNORECASE)
-_COLUMNS = {
-    "identifiant structure": "siret",
-    "raison sociale": "name",
-    "date de création": "created",
-    "type": "type",
-    "statut": "status",
+# The other columns a person reads in `Mes structures`; absent ones stay empty.
+_OTHER_COLUMNS = {
+    "name": ("Raison sociale", "Dénomination", "Nom"),
+    "created": ("Date de création",),
+    "type": ("Type", "Type de structure"),
+    "status": ("Statut", "État"),
 }
 
 
+def _column_index(headers: list[str], words: tuple[str, ...]) -> int | None:
+    for word in words:
+        pattern = loose(word)
+        for index, header in enumerate(headers):
+            if pattern.match(header):
+                return index
+    return None
+
+
 class ManagerActivitiesPage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.structures_table = (
-            page.get_by_role("table").filter(has_text=containing("Identifiant structure")).first
-        )
-        self.header_cells = self.structures_table.get_by_role("columnheader")
-        self.data_rows = self.structures_table.get_by_role("row").filter(
-            has=page.get_by_role("cell")
-        )
-        self.next_page = page.get_by_role("link", name=_NEXT_PAGE).or_(
-            page.get_by_role("button", name=_NEXT_PAGE)
-        )
+        self.texts = texts
+        self.see = Perception(page, texts)
+        self.structures_table: DataTable = self.see.table("structures_header")
 
     def wait_until_shown(self) -> None:
-        self.structures_table.wait_for()
+        self.structures_table.wait()
 
-    def row_for(self, siret: str) -> Locator:
-        return self.data_rows.filter(has_text=digits_pattern(siret))
+    def is_shown(self) -> bool:
+        return self.structures_table.present()
 
     def has_row_for(self, siret: str) -> bool:
-        return self.row_for(siret).count() > 0
+        return self.structures_table.row_with(siret).count() > 0
+
+    def wait_until_row_gone(self, siret: str) -> None:
+        """A pager may redraw the table in place: the old page's rows go away."""
+        self.structures_table.row_with(siret).first.wait_for(state="detached")
 
     def open_structure(self, siret: str) -> None:
-        row = self.row_for(siret).first
-        row.get_by_role("link").or_(row.get_by_role("button")).first.click()
+        self.structures_table.control_in_row(siret, "open_structure").click()
 
     def read_rows(self) -> list[StructureRow]:
-        headers = [
-            normalize(text).lower().rstrip(" :") for text in self.header_cells.all_inner_texts()
-        ]
-        # One round-trip for the whole page: with 200 structures, a call per cell adds up.
-        cells: list[list[str]] = self.data_rows.evaluate_all(
-            "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText))"
-        )
+        headers, cells = self.structures_table.read()
+        siret_at = _column_index(headers, self.texts.words("structures_header"))
+        if siret_at is None:
+            return []
+        columns = {name: _column_index(headers, words) for name, words in _OTHER_COLUMNS.items()}
+
+        def cell(values: list[str], index: int | None) -> str:
+            return values[index] if index is not None and index < len(values) else ""
+
         rows = []
         for values in cells:
-            record = {
-                _COLUMNS[h]: normalize(v)
-                for h, v in zip(headers, values, strict=False)
-                if h in _COLUMNS
-            }
-            siret = re.sub(r"\D", "", record.get("siret", ""))
+            siret = re.sub(r"\D", "", cell(values, siret_at))
             if siret:
                 rows.append(
-                    StructureRow(
-                        siret=siret,
-                        name=record.get("name", ""),
-                        created=record.get("created", ""),
-                        type=record.get("type", ""),
-                        status=record.get("status", ""),
-                    )
+                    StructureRow(siret=siret, **{k: cell(values, i) for k, i in columns.items()})
                 )
         return rows
 
-    def row_count(self) -> int:
-        return self.data_rows.count()
+    def announced_count(self) -> int | None:
+        """The total the pager announces (`(14 ligne(s))`, `1 - 5 sur 14`), if it shows one."""
+        return self.structures_table.announced_count()
+
+    def next_page(self) -> Perceived:
+        return self.structures_table.pager_control("next_page")
 
     def can_go_next(self) -> bool:
-        if self.next_page.count() == 0:
-            return False
-        control = self.next_page.first
-        if not control.is_visible() or control.get_attribute("aria-disabled") == "true":
-            return False
-        return control.is_enabled()
+        control = self.next_page()
+        return control.present() and not control.is_disabled()
 
     def go_next(self) -> None:
-        self.next_page.first.click()
+        self.next_page().click()

@@ -2,61 +2,49 @@
 
 from __future__ import annotations
 
-import re
+from playwright.sync_api import Dialog, Locator, Page
 
-from playwright.sync_api import Dialog, Page
-
-from flows.text import containing
-
-_CONFIRM = re.compile(r"^\s*(confirmer|valider|oui|ok)\b", re.IGNORECASE)
-_AFTER_LABEL = re.compile(r"nouveau mot de passe[^:\n]*:\s*(\S+)", re.IGNORECASE)
+from flows.perceive import Perception
+from flows.texts import DEFAULT_TEXTS, Texts
 
 
 class ResetConfirmation:
     """An in-page confirmation dialog; `accept_browser_dialog` answers a browser `confirm()`."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.dialog = page.get_by_role("dialog").or_(page.get_by_role("alertdialog"))
-        self.confirm = self.dialog.get_by_role("button", name=_CONFIRM)
+        see = Perception(page, texts)
+        self.dialog = see.open_dialog()
+        self.confirm = see.control("confirm", within=self.dialog)
 
     @staticmethod
     def accept_browser_dialog(dialog: Dialog) -> None:
         dialog.accept()
 
     def is_shown(self) -> bool:
-        return self.confirm.count() > 0 and self.confirm.first.is_visible()
+        return self.confirm.present()
 
     def click_confirm(self) -> None:
-        self.confirm.first.click()
+        self.confirm.click()
 
 
 class NewPasswordScreen:
     """Where the portal shows the new password: as text, or in a read-only field."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.field = page.get_by_role("textbox", name=containing("nouveau mot de passe"))
-        self.label = page.get_by_text(containing("nouveau mot de passe"))
-        self.shown = self.field.or_(self.label).first
+        self.see = Perception(page, texts)
+        self.field = self.see.field("new_password", exact=False)
+        self.label = self.see.text("new_password")
+        self.shown = self.field.union.or_(self.label.union).first
 
-    def password_locators(self) -> list:
+    def password_locators(self) -> list[Locator]:
         """What a screenshot must mask once the password is on screen."""
-        return [self.field, self.label, self.label.locator("xpath=following-sibling::*[1]")]
+        return self.see.masks_for(self.field, self.label)
 
     def read_password(self) -> str | None:
-        if self.field.count():
-            return self.field.first.input_value().strip() or None
-        if not self.label.count():
+        if self.field.present():
+            return self.field.value().strip() or None
+        if not self.label.present():
             return None
-        label = self.label.first
-        match = _AFTER_LABEL.search(label.inner_text())
-        if match:
-            return match.group(1)
-        # `<dt>Nouveau mot de passe</dt><dd>…</dd>`: the value sits in the next element.
-        sibling = label.locator("xpath=following-sibling::*[1]")
-        if sibling.count():
-            tag = sibling.evaluate("e => e.tagName.toLowerCase()")
-            value = sibling.input_value() if tag in ("input", "textarea") else sibling.inner_text()
-            return value.strip() or None
-        return None
+        return self.see.value_after(self.label, self.see.texts.words("new_password"))

@@ -1,21 +1,23 @@
-"""The optional page asking for a 6-digit `Code de vérification`."""
+"""The page asking for a 6-digit `Code de vérification`."""
 
 from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from flows.text import loose
+from flows.perceive import Perception
+from flows.texts import DEFAULT_TEXTS, Texts
 
 
 class SecondFactorPage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.code = page.get_by_label(loose("Code de vérification"))
-        self.validate = page.get_by_role("button", name=loose("Valider"))
-        self.error_message = page.get_by_role("alert")
+        see = Perception(page, texts)
+        self.code = see.field("second_factor_code")
+        self.validate = see.control("second_factor_submit")
+        self.error_message = see.alert()
 
     def is_shown(self) -> bool:
-        return self.code.count() > 0 and self.code.first.is_visible()
+        return self.code.present()
 
     def enter_code(self, code: str) -> None:
         self.code.fill(code)

@@ -3,83 +3,96 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from playwright.sync_api import Page
 
 from flows.models import PARIS, TechnicalStatus
-from flows.text import containing, loose, normalize
+from flows.perceive import Perception
+from flows.text import label_pattern, normalize
+from flows.texts import DEFAULT_TEXTS, Texts
 
-# `Utilisateur technique : TECH_…` but not `… de l'utilisateur technique : 22/12/2017`.
-_LOGIN = re.compile(r"(?<!')\butilisateur technique\s*:\s*(\S+)", re.IGNORECASE)
-_EXPIRY = re.compile(
-    r"expiration du mot de passe de l'utilisateur technique\s*:?\s*"
-    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?",
-    re.IGNORECASE,
-)
+_DOCUMENTED = DEFAULT_TEXTS
+_DATE = r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 _DATE_LIKE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}")
+# What a page may write where a structure has no technical user.
+_NOBODY = re.compile(r"^(aucun|aucune|n[ée]ant|non|-+|/)$", re.IGNORECASE)
 
 
-def parse_technical_login(text: str) -> str | None:
-    for line in text.splitlines():
-        match = _LOGIN.search(normalize(line))
-        if match and not _DATE_LIKE.match(match.group(1)):
-            # `TECH_…@cpp2017(ACTIF)` when the page glues the status to the login.
-            return re.sub(r"\(.*$", "", match.group(1)).strip(".,;")
+def parse_technical_login(
+    text: str, labels: Iterable[str] = _DOCUMENTED.words("technical_user")
+) -> str | None:
+    """The token after `Utilisateur technique :`, whatever its format."""
+    flat = normalize(text)
+    for label in labels:
+        # `… de l'utilisateur technique : 22/12/2017` is the expiry line, not the login.
+        for match in re.finditer(rf"(?<!')\b{label_pattern(label)}\s*:?\s*(\S+)", flat, re.I):
+            token = re.sub(r"\(.*$", "", match.group(1)).strip(".,;")
+            if token and not _DATE_LIKE.match(token) and not _NOBODY.match(token):
+                return token
     return None
 
 
-def parse_expiry(text: str) -> datetime | None:
-    match = _EXPIRY.search(normalize(text))
-    if not match:
-        return None
-    day, month, year, hour, minute, second = match.groups()
-    return datetime(
-        int(year),
-        int(month),
-        int(day),
-        int(hour or 0),
-        int(minute or 0),
-        int(second or 0),
-        tzinfo=PARIS,
-    )
+def parse_expiry(
+    text: str, labels: Iterable[str] = _DOCUMENTED.words("expiry")
+) -> datetime | None:
+    """`Expiration du mot de passe de l'utilisateur technique : 22/12/2017 15:20:45`, Paris time."""
+    flat = normalize(text)
+    for label in labels:
+        match = re.search(rf"{label_pattern(label)}\s*:?\s*{_DATE}", flat, re.IGNORECASE)
+        if match:
+            day, month, year, hour, minute, second = match.groups()
+            return datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                tzinfo=PARIS,
+            )
+    return None
 
 
 class StructurePage:
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        self.users_section = page.get_by_text(
-            containing("Utilisateurs rattachés à la structure")
-        ).first
-        self.expiry_line = page.get_by_text(
-            containing("Expiration du mot de passe de l'utilisateur technique")
-        ).first
-        name = loose("Réinitialiser le mot de passe (utilisateur technique)")
-        self.reset_button = page.get_by_role("button", name=name).or_(
-            page.get_by_role("link", name=name)
-        )
+        self.texts = texts
+        self.see = Perception(page, texts)
+        self.users_section = self.see.text("users_block")
+        self.expiry_line = self.see.text("expiry")
+        self.technical_user_line = self.see.text("technical_user")
+        self.reset_button = self.see.control("reset_button")
 
     def wait_until_shown(self) -> None:
-        self.expiry_line.wait_for()
+        """The structure's users block or its technical user lines, whichever comes first."""
+        self.users_section.union.or_(self.expiry_line.union).or_(
+            self.technical_user_line.union
+        ).first.wait_for()
 
     def text(self) -> str:
-        return self.page.locator("body").inner_text()
+        return self.see.body_text()
 
     def technical_login(self) -> str | None:
-        return parse_technical_login(self.text())
+        return parse_technical_login(self.text(), self.texts.words("technical_user"))
 
     def expiry(self) -> datetime | None:
-        return parse_expiry(self.text())
+        return parse_expiry(self.text(), self.texts.words("expiry"))
+
+    def has_technical_user(self) -> bool:
+        return self.technical_login() is not None or self.expiry() is not None
 
     def read_status(self, siret: str) -> TechnicalStatus | None:
         text = self.text()
-        login, expires_at = parse_technical_login(text), parse_expiry(text)
+        login = parse_technical_login(text, self.texts.words("technical_user"))
+        expires_at = parse_expiry(text, self.texts.words("expiry"))
         if login is None or expires_at is None:
             return None
         return TechnicalStatus(siret=siret, login=login, expires_at=expires_at)
 
     def has_reset_button(self) -> bool:
-        return self.reset_button.count() > 0
+        return self.reset_button.present()
 
     def click_reset(self) -> None:
-        self.reset_button.first.click()
+        self.reset_button.click()

@@ -1,0 +1,443 @@
+"""Finding things on a page the way a person does, whatever the markup calls them.
+
+Every page object asks this module; nothing else in `flows/` builds raw locators. The rules,
+from docs/perception.md (how PrimeFaces and Playwright really behave):
+
+- A control is what a person can click and reads as X: a button or link named X, an element
+  whose `title`, `aria-label` or image `alt` says X, an input whose value is X, or any element
+  with `onclick`/`tabindex` whose visible text is X (JSF pagers are role-less spans). Exact
+  names are preferred to names that merely contain the words.
+- A field is found by its label however attached: `for`, a wrapping `<label>`,
+  `aria-labelledby`, `aria-label`, a placeholder, or the text just before it (the cell before
+  it in a JSF form table).
+- A data table is the innermost `table`, `grid` or ARIA table whose own header row holds the
+  header; rows and cells are read whatever role they declare, and never those of a table
+  nested inside.
+- Hidden things do not count: a closed PrimeFaces dialog is still in the DOM.
+- PrimeFaces class contracts (`ui-state-disabled`) are only a last fallback after what a
+  person perceives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+
+from playwright.sync_api import Locator, Page
+
+from flows.text import (
+    containing,
+    containing_any,
+    digits_pattern,
+    label_pattern,
+    loose,
+    loose_any,
+    normalize,
+)
+from flows.texts import DEFAULT_TEXTS, Texts
+
+# What a person can click, whatever role the markup declares (or forgets to declare).
+CLICKABLE = (
+    "a[href], button, input[type=submit], input[type=button], input[type=image], "
+    "input[type=reset], [role=button], [role=link], [role=menuitem], [role=tab], "
+    "[onclick], [tabindex]"
+)
+TABLES = "table, [role=table], [role=grid], [role=treegrid]"
+HEADER_CELLS = "th, [role=columnheader], thead td, tr:first-child > td"
+ROWS = "tr, [role=row]"
+FIELDS = (
+    "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=image])"
+    ":not([type=reset]):not([type=checkbox]):not([type=radio]), textarea, select"
+)
+DIALOGS = "[role=dialog], [role=alertdialog], dialog, .ui-dialog"
+
+# Runs in the page: is this control greyed out? `disabled`, `aria-disabled`, PrimeFaces'
+# `ui-state-disabled` (its only sign before 15.x), or an <a> that leads nowhere.
+_IS_DISABLED_JS = """el => {
+  const control = el.closest('a, button, input, [role=button], [role=link], [onclick],'
+    + ' [tabindex]') || el;
+  for (let e = el; e; e = e.parentElement) {
+    if (e.hasAttribute('disabled') || e.getAttribute('aria-disabled') === 'true') return true;
+    if (/(^|\\s)ui-state-disabled(\\s|$)/.test(e.getAttribute('class') || '')) return true;
+    if (e === control) break;
+  }
+  if (control.tagName === 'A' && !control.hasAttribute('href')
+      && !control.hasAttribute('onclick') && !control.hasAttribute('tabindex')) return true;
+  return false;
+}"""
+
+# Runs in the page: the header and data rows of one table, skipping nested tables' rows.
+# A PrimeFaces scrollable table keeps its header and body in two sibling tables: when the
+# table holding the header has no data row, the next table after it in the same block is read.
+_READ_TABLE_JS = """(table) => {
+  const isTable = e => e.matches('table, [role=table], [role=grid], [role=treegrid]');
+  const owner = e => { let p = e.parentElement; while (p && !isTable(p)) p = p.parentElement;
+    return p; };
+  const rowsOf = t => Array.from(t.querySelectorAll('tr, [role=row]')).filter(r => owner(r) === t);
+  const cellsOf = (r, t) => Array.from(r.querySelectorAll(
+      'th, td, [role=cell], [role=gridcell], [role=columnheader], [role=rowheader]'))
+    .filter(c => owner(c) === t && c.closest('tr, [role=row]') === r);
+  const isHeader = c => c.tagName === 'TH' || c.getAttribute('role') === 'columnheader'
+    || c.closest('thead') !== null;
+  const text = c => (c.innerText || c.textContent || '').replace(/\\s+/g, ' ').trim();
+  const visible = r => !!(r.offsetWidth || r.offsetHeight || r.getClientRects().length);
+  let rows = rowsOf(table).filter(visible);
+  let headerRow = rows.find(r => { const c = cellsOf(r, table); return c.length && c.every(isHeader); })
+    || rows[0];
+  const headers = headerRow ? cellsOf(headerRow, table).map(text) : [];
+  let body = table;
+  let data = rows.filter(r => r !== headerRow && cellsOf(r, table).some(c => !isHeader(c)));
+  if (!data.length) {
+    for (let block = table.parentElement, up = 0; block && up < 4; block = block.parentElement, up++) {
+      const after = Array.from(block.querySelectorAll('table, [role=table], [role=grid]'))
+        .filter(t => t !== table && !table.contains(t) && !t.contains(table)
+          && (table.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING));
+      if (after.length) {
+        body = after[0];
+        data = rowsOf(body).filter(visible).filter(r => cellsOf(r, body).some(c => !isHeader(c)));
+        break;
+      }
+    }
+  }
+  return { headers, rows: data.map(r => cellsOf(r, body).map(text)) };
+}"""
+
+# Runs in the page: the count a pager announces for this table, if any (`(12 ligne(s))`,
+# `12 résultat(s)`, `1 - 5 sur 12`), looked for in the table's surroundings but not in the
+# text of another data table.
+_ANNOUNCED_JS = """(table, patterns) => {
+  const isTable = e => e.matches('table, [role=table], [role=grid], [role=treegrid]');
+  for (let block = table.parentElement, up = 0; block && up < 5; block = block.parentElement, up++) {
+    const copy = block.cloneNode(true);
+    const originals = Array.from(block.querySelectorAll('*'));
+    const copies = Array.from(copy.querySelectorAll('*'));
+    originals.forEach((e, i) => {
+      if (e !== table && isTable(e) && !e.contains(table) && !table.contains(e)) copies[i].remove();
+    });
+    const tableCopy = copies[originals.indexOf(table)];
+    tableCopy.querySelectorAll('tbody, [role=rowgroup]').forEach(b => b.remove());
+    const text = (copy.textContent || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ');
+    for (const source of patterns) {
+      const m = text.match(new RegExp(source, 'i'));
+      if (m) return parseInt(m[1], 10);
+    }
+  }
+  return null;
+}"""
+# Runs in the page: the value after a label, in the label's own text or the next element.
+_VALUE_AFTER_JS = """(el, sources) => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim();
+  const text = clean(el.innerText || el.textContent).replace(/[\u2019\u02bc`]/g, "'");
+  for (const source of sources) {
+    const m = text.match(new RegExp(source + '[^:]*:\\\\s*(\\\\S+)', 'i'));
+    if (m) return m[1];
+  }
+  const next = el.nextElementSibling;
+  if (next) {
+    if (next.matches('input, textarea')) return next.value.trim() || null;
+    return clean(next.innerText) || null;
+  }
+  return null;
+}"""
+_COUNT_PATTERNS = (
+    r"(\d+)\s*ligne\(?s?\)?",
+    r"(\d+)\s*r[ée]sultat\(?s?\)?",
+    r"\d+\s*[-à]\s*\d+\s*(?:sur|de|/)\s*(\d+)",
+    r"(\d+)\s*[ée]l[ée]ment\(?s?\)?",
+)
+
+# Runs in the page: what a person would see there, for candidates.txt and `doctor`. Input
+# values are never read: they may hold a password.
+_INVENTORY_JS = """(root) => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim().slice(0, 120);
+  const visible = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const labelOf = e => {
+    if (e.getAttribute('aria-labelledby')) {
+      const t = e.getAttribute('aria-labelledby').split(/\\s+/)
+        .map(id => document.getElementById(id)).filter(Boolean).map(x => x.textContent).join(' ');
+      if (clean(t)) return clean(t);
+    }
+    if (e.getAttribute('aria-label')) return clean(e.getAttribute('aria-label'));
+    if (e.labels && e.labels.length) return clean(e.labels[0].textContent);
+    if (e.getAttribute('placeholder')) return clean(e.getAttribute('placeholder'));
+    const cell = e.closest('td, th');
+    if (cell && cell.previousElementSibling) return clean(cell.previousElementSibling.textContent);
+    return '';
+  };
+  const out = { tables: [], controls: [], fields: [] };
+  root.querySelectorAll('table, [role=table], [role=grid], [role=treegrid]').forEach(t => {
+    if (!visible(t)) return;
+    const heads = Array.from(t.querySelectorAll('th, [role=columnheader]')).map(h => clean(h.textContent))
+      .filter(Boolean);
+    out.tables.push({ tag: t.tagName.toLowerCase(), role: t.getAttribute('role') || '',
+      headers: heads.slice(0, 12), rows: t.querySelectorAll('tr, [role=row]').length });
+  });
+  root.querySelectorAll('a[href], button, input[type=submit], input[type=button], input[type=image],'
+      + ' [role=button], [role=link], [role=menuitem], [onclick], [tabindex]').forEach(e => {
+    if (!visible(e) || e.matches('input[type=text], input[type=password], textarea, select')) return;
+    const img = e.querySelector('img[alt]');
+    out.controls.push({ tag: e.tagName.toLowerCase(), role: e.getAttribute('role') || '',
+      text: e.tagName === 'INPUT' && e.type !== 'image' ? '' : clean(e.innerText),
+      title: clean(e.getAttribute('title')), label: clean(e.getAttribute('aria-label')),
+      alt: clean(img ? img.getAttribute('alt') : e.getAttribute('alt')),
+      value: e.tagName === 'INPUT' && ['submit', 'button'].includes(e.type) ? clean(e.value) : '' });
+  });
+  root.querySelectorAll('input:not([type=hidden]), textarea, select').forEach(e => {
+    if (!visible(e) || ['submit', 'button', 'image'].includes(e.type)) return;
+    out.fields.push({ tag: e.tagName.toLowerCase(), type: e.type || '', label: labelOf(e) });
+  });
+  return out;
+}"""
+
+
+def _union(locators: Iterable[Locator]) -> Locator:
+    return reduce(lambda a, b: a.or_(b), locators)
+
+
+def _patterns(words: Iterable[str], exact: bool) -> list[re.Pattern[str]]:
+    return [loose(w) if exact else containing(w) for w in words]
+
+
+@dataclass
+class Perceived:
+    """An element found by tiers of cues, best first. `union` waits for any of them."""
+
+    tiers: list[Locator]
+    description: str
+
+    @property
+    def union(self) -> Locator:
+        return _union(self.tiers)
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.union.first.wait_for(state="visible", timeout=timeout)
+
+    def present(self) -> bool:
+        return self.union.count() > 0
+
+    def best(self) -> Locator:
+        """The first tier that finds something (exact names before loose ones)."""
+        union = self.union
+        if union.count() == 1:  # the usual case, in one round trip
+            return union.first
+        for tier in self.tiers:
+            if tier.count():
+                return tier.first
+        return self.union.first
+
+    def click(self) -> None:
+        self.wait()
+        self.best().click()
+
+    def is_disabled(self) -> bool:
+        return bool(self.best().evaluate(_IS_DISABLED_JS))
+
+    def fill(self, value: str) -> None:
+        self.wait()
+        self.best().fill(value)
+
+    def value(self) -> str:
+        return self.best().input_value()
+
+    def inner_text(self) -> str:
+        return normalize(self.best().inner_text())
+
+    def what(self) -> str:
+        """Role and perceived name of the match, for `doctor` (never an input's value)."""
+        return self.best().evaluate(
+            """e => { const c = e.closest('a, button, [role], [onclick], [tabindex]') || e;
+              const name = (c.getAttribute('aria-label') || c.getAttribute('title')
+                || (c.tagName === 'INPUT' ? '' : c.innerText) || '').replace(/\\s+/g, ' ').trim();
+              return `${c.getAttribute('role') || c.tagName.toLowerCase()} "${name.slice(0, 80)}"`;
+            }"""
+        )
+
+
+class Perception:
+    """The one place that knows how to find controls, fields, texts and tables."""
+
+    def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
+        self.page = page
+        self.texts = texts
+
+    # -- controls ---------------------------------------------------------------------
+
+    def control(
+        self, key: str, *, within: Locator | None = None, words: Iterable[str] | None = None
+    ) -> Perceived:
+        """Something to click that a person reads as one of the key's texts."""
+        root = within if within is not None else self.page
+        tiers: list[Locator] = []
+        for group in self._groups(key, words):
+            tiers += self._control_tiers(root, loose_any(group), exact=True)
+        for group in self._groups(key, words):
+            tiers += self._control_tiers(root, containing_any(group), exact=False)
+        return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
+
+    def _groups(self, key: str, words: Iterable[str] | None) -> list[tuple[str, ...]]:
+        """The user's `[texts]` words first, then the documented ones: two passes at most."""
+        if words is not None:
+            return [tuple(words)]
+        override = tuple(self.texts.overrides.get(key, ()))
+        documented = tuple(w for w in self.texts.words(key) if w not in override)
+        return [group for group in (override, documented) if group]
+
+    @staticmethod
+    def _control_tiers(root: Page | Locator, name: re.Pattern[str], exact: bool) -> list[Locator]:
+        by_role = _union(
+            root.get_by_role(role, name=name) for role in ("button", "link", "menuitem", "tab")
+        )
+        clickable = root.locator(CLICKABLE)
+        if not exact:
+            # Loose names only on real controls: a paragraph that mentions the words is not one.
+            return [by_role, clickable.filter(has_text=name)]
+        return [
+            by_role,
+            # PrimeFaces icon-only buttons are named `ui-button`; only the title says what they do.
+            # A click on the titled (or labelled, or pictured) element reaches its control.
+            root.get_by_title(name).or_(root.get_by_label(name)).or_(root.get_by_alt_text(name)),
+            clickable.filter(has_text=name),
+        ]
+
+    # -- fields -----------------------------------------------------------------------
+
+    def field(self, key: str, *, secret: bool = False, exact: bool = True) -> Perceived:
+        """An input a person finds by the label next to it, however the markup attaches it."""
+        tiers: list[Locator] = []
+        fields = self.page.locator(FIELDS)
+        for group in self._groups(key, None):
+            name = loose_any(group) if exact else containing_any(group)
+            tiers += [
+                self.page.get_by_label(name).and_(fields),
+                self.page.get_by_placeholder(name),
+                # The label in the cell (or element) just before the field.
+                self.page.get_by_text(name).locator(
+                    "xpath=following::*[self::input[not(@type='hidden') and not(@type='submit')"
+                    " and not(@type='button') and not(@type='image') and not(@type='checkbox')"
+                    " and not(@type='radio')] or self::textarea or self::select][1]"
+                ),
+            ]
+        if secret:
+            # The masked field is what a person recognises a password field by.
+            tiers.append(self.page.locator("input[type=password]"))
+        return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
+
+    def value_after(self, label: Perceived, words: Iterable[str]) -> str | None:
+        """The value a person reads after a label: `Label : value`, or the next element."""
+        sources = [label_pattern(word) for word in words]
+        for index in range(label.union.count()):
+            value = label.union.nth(index).evaluate(_VALUE_AFTER_JS, sources)
+            if value:
+                return value
+        return None
+
+    @staticmethod
+    def masks_for(*found: Perceived) -> list[Locator]:
+        """What a screenshot must cover: the elements and the value right after each."""
+        masks: list[Locator] = []
+        for item in found:
+            masks += [item.union, item.union.locator("xpath=following-sibling::*[1]")]
+        return masks
+
+    # -- texts ------------------------------------------------------------------------
+
+    def text(self, key: str, *, within: Locator | None = None) -> Perceived:
+        """Visible words of the key, anywhere in an element's text."""
+        root = within if within is not None else self.page
+        tiers = [root.get_by_text(containing_any(group)) for group in self._groups(key, None)]
+        return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
+
+    def words(self, words: Iterable[str] | re.Pattern[str]) -> Locator:
+        """Visible text matching a pattern (e.g. a login error), for messages of unknown wording."""
+        if isinstance(words, re.Pattern):
+            return self.page.get_by_text(words).filter(visible=True)
+        return _union(self.page.get_by_text(containing(w)) for w in words).filter(visible=True)
+
+    def body_text(self) -> str:
+        return self.page.locator("body").inner_text()
+
+    def alert(self) -> Locator:
+        return self.page.get_by_role("alert").filter(visible=True)
+
+    # -- dialogs ----------------------------------------------------------------------
+
+    def open_dialog(self) -> Locator:
+        """A dialog on screen: by role, or PrimeFaces' `ui-dialog` before its script adds one."""
+        return self.page.locator(DIALOGS).filter(visible=True)
+
+    # -- tables -----------------------------------------------------------------------
+
+    def table(self, header_key: str) -> DataTable:
+        return DataTable(self, header_key)
+
+    def inventory(self) -> dict:
+        """Tables with their headers, controls and fields with their perceived names."""
+        return self.page.locator("body").evaluate(_INVENTORY_JS)
+
+
+class DataTable:
+    """The innermost table whose own header row holds the key's header text."""
+
+    def __init__(self, perception: Perception, header_key: str) -> None:
+        self.perception = perception
+        self.header_key = header_key
+        page = perception.page
+        headers = [
+            page.locator(HEADER_CELLS).filter(has_text=loose(word))
+            for word in perception.texts.words(header_key)
+        ]
+        holding = _union(page.locator(TABLES).filter(has=header) for header in headers)
+        # Layout tables around it hold the header too: keep the one with no such table inside.
+        self.locator = holding.filter(has_not=holding).first
+        self.description = perception.texts.describe(header_key)
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.locator.wait_for(state="visible", timeout=timeout)
+
+    def present(self) -> bool:
+        return self.locator.count() > 0
+
+    def read(self) -> tuple[list[str], list[list[str]]]:
+        """(header texts, each data row's cell texts), in one round trip to the page."""
+        data = self.locator.evaluate(_READ_TABLE_JS)
+        return [normalize(h) for h in data["headers"]], [
+            [normalize(c) for c in row] for row in data["rows"]
+        ]
+
+    def row_with(self, number: str) -> Locator:
+        """The table row holding this number (a SIRET), however the page groups its digits."""
+        pattern = digits_pattern(number)
+        rows = self.locator.locator(ROWS).filter(has_text=pattern)
+        # A row that holds a nested table holding the number is a layout row, not the one.
+        innermost = rows.filter(has_not=self.locator.locator(ROWS).filter(has_text=pattern))
+        if innermost.count() or not self.present():
+            return innermost
+        # A PrimeFaces scrollable table keeps its rows in a sibling table of the header's.
+        page_rows = self.perception.page.locator(ROWS).filter(has_text=pattern)
+        return page_rows.filter(has_not=self.perception.page.locator(ROWS).filter(has_text=pattern))
+
+    def control_in_row(self, number: str, key: str) -> Perceived:
+        """The row's control that opens what the row stands for: named, or the row's only one."""
+        row = self.row_with(number).first
+        named = self.perception.control(key, within=row)
+        return Perceived(
+            [*named.tiers, row.locator(CLICKABLE).filter(visible=True)], named.description
+        )
+
+    def announced_count(self) -> int | None:
+        """How many rows the page says the table has in all, when it says so."""
+        return self.locator.evaluate(_ANNOUNCED_JS, list(_COUNT_PATTERNS))
+
+    def pager_control(self, key: str) -> Perceived:
+        """A pager control of this table: in the nearest block around it that has one."""
+        anywhere = self.perception.control(key)
+        if anywhere.union.count() <= 1:  # one pager on the page (or none): no need to look closer
+            return anywhere
+        for up in range(1, 6):
+            block = self.locator.locator(f"xpath=ancestor::*[{up}]")
+            control = self.perception.control(key, within=block)
+            if control.present():
+                return control
+        return self.perception.control(key)
