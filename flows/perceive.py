@@ -84,13 +84,14 @@ _READ_TABLE_JS = """(table) => {
   const text = c => (c.innerText || c.textContent || '').replace(/\\s+/g, ' ').trim();
   const visible = r => !!(r.offsetWidth || r.offsetHeight || r.getClientRects().length);
   let rows = rowsOf(table).filter(visible);
-  let headerRow = rows.find(r => { const c = cellsOf(r, table); return c.length && c.every(isHeader); })
-    || rows[0];
+  const allHeaders = r => { const c = cellsOf(r, table); return c.length && c.every(isHeader); };
+  let headerRow = rows.find(allHeaders) || rows[0];
   const headers = headerRow ? cellsOf(headerRow, table).map(text) : [];
   let body = table;
   let data = rows.filter(r => r !== headerRow && cellsOf(r, table).some(c => !isHeader(c)));
   if (!data.length) {
-    for (let block = table.parentElement, up = 0; block && up < 4; block = block.parentElement, up++) {
+    let block = table.parentElement;
+    for (let up = 0; block && up < 4; block = block.parentElement, up++) {
       const after = Array.from(block.querySelectorAll('table, [role=table], [role=grid]'))
         .filter(t => t !== table && !table.contains(t) && !t.contains(table)
           && (table.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING));
@@ -109,7 +110,8 @@ _READ_TABLE_JS = """(table) => {
 # text of another data table.
 _ANNOUNCED_JS = """(table, patterns) => {
   const isTable = e => e.matches('table, [role=table], [role=grid], [role=treegrid]');
-  for (let block = table.parentElement, up = 0; block && up < 5; block = block.parentElement, up++) {
+  let block = table.parentElement;
+  for (let up = 0; block && up < 5; block = block.parentElement, up++) {
     const copy = block.cloneNode(true);
     const originals = Array.from(block.querySelectorAll('*'));
     const copies = Array.from(copy.querySelectorAll('*'));
@@ -169,20 +171,23 @@ _INVENTORY_JS = """(root) => {
   const out = { tables: [], controls: [], fields: [] };
   root.querySelectorAll('table, [role=table], [role=grid], [role=treegrid]').forEach(t => {
     if (!visible(t)) return;
-    const heads = Array.from(t.querySelectorAll('th, [role=columnheader]')).map(h => clean(h.textContent))
-      .filter(Boolean);
+    const heads = Array.from(t.querySelectorAll('th, [role=columnheader]'))
+      .map(h => clean(h.textContent)).filter(Boolean);
     out.tables.push({ tag: t.tagName.toLowerCase(), role: t.getAttribute('role') || '',
       headers: heads.slice(0, 12), rows: t.querySelectorAll('tr, [role=row]').length });
   });
-  root.querySelectorAll('a[href], button, input[type=submit], input[type=button], input[type=image],'
-      + ' [role=button], [role=link], [role=menuitem], [onclick], [tabindex]').forEach(e => {
-    if (!visible(e) || e.matches('input[type=text], input[type=password], textarea, select')) return;
+  root.querySelectorAll('a[href], button, input[type=submit], input[type=button],'
+      + ' input[type=image], [role=button], [role=link], [role=menuitem], [onclick],'
+      + ' [tabindex]').forEach(e => {
+    if (!visible(e)) return;
+    if (e.matches('input[type=text], input[type=password], textarea, select')) return;
     const img = e.querySelector('img[alt]');
     out.controls.push({ tag: e.tagName.toLowerCase(), role: e.getAttribute('role') || '',
       text: e.tagName === 'INPUT' && e.type !== 'image' ? '' : clean(e.innerText),
       title: clean(e.getAttribute('title')), label: clean(e.getAttribute('aria-label')),
       alt: clean(img ? img.getAttribute('alt') : e.getAttribute('alt')),
-      value: e.tagName === 'INPUT' && ['submit', 'button'].includes(e.type) ? clean(e.value) : '' });
+      value: e.tagName === 'INPUT' && ['submit', 'button'].includes(e.type)
+        ? clean(e.value) : '' });
   });
   root.querySelectorAll('input:not([type=hidden]), textarea, select').forEach(e => {
     if (!visible(e) || ['submit', 'button', 'image'].includes(e.type)) return;

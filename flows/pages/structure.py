@@ -34,9 +34,7 @@ def parse_technical_login(
     return None
 
 
-def parse_expiry(
-    text: str, labels: Iterable[str] = _DOCUMENTED.words("expiry")
-) -> datetime | None:
+def parse_expiry(text: str, labels: Iterable[str] = _DOCUMENTED.words("expiry")) -> datetime | None:
     """`Expiration du mot de passe de l'utilisateur technique : 22/12/2017 15:20:45`, Paris time."""
     flat = normalize(text)
     for label in labels:
