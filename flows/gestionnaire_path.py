@@ -17,6 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from bot.errors import (
     ChorusBotError,
     LoginRejected,
+    NoTechnicalUser,
     PasswordNotShown,
     PortalError,
     SecondFactorError,
@@ -43,8 +44,13 @@ class ResetOutcome:
 
 
 def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
-    login = LoginPage(session.page, session.texts)
-    with session.step("login", "the login form (`Identifiant :`, `Mot de passe :`)"):
+    texts = session.texts
+    login = LoginPage(session.page, texts)
+    expecting = (
+        f"the login form ({texts.describe('login_identifiant')}, "
+        f"{texts.describe('login_password')})"
+    )
+    with session.step("login", expecting):
         login.open(start_url)
         session.settle()
         login.password.wait()
@@ -77,7 +83,9 @@ def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
 def _pass_second_factor(
     session: PortalSession, page: SecondFactorPage, manager: ManagerLogin
 ) -> None:
-    with session.step("second factor", "the page after `Code de vérification`"):
+    with session.step(
+        "second factor", f"the page after {session.texts.describe('second_factor_code')}"
+    ):
         if manager.one_time_code is None:
             raise SecondFactorError("the portal asks for a one-time code and none is configured")
         code = manager.one_time_code()
@@ -96,17 +104,17 @@ def _pass_second_factor(
 
 def open_chorus_pro(session: PortalSession) -> None:
     applications = ApplicationsPage(session.page, session.texts)
-    with session.step("application list", "the `Chorus Pro` link"):
+    with session.step("application list", f"the link {session.texts.describe('chorus_pro')}"):
         applications.title.wait()
         if not applications.has_chorus_pro():
             raise PortalError(
-                "the application list has no `Chorus Pro` link",
+                f"the application list has no link {session.texts.describe('chorus_pro')}",
                 hint="this account may lack Chorus Pro access: log in by hand to check",
             )
         popups: list = []
         session.page.on("popup", lambda popup: popups.append(popup))
         applications.click_chorus_pro()
-    with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
+    with session.step("Chorus Pro home", _chorus_home(session)):
         _follow_same_or_new_tab(session, popups)
         session.settle()
         ChorusHomePage(session.page, session.texts).manager_activities.wait()
@@ -129,8 +137,25 @@ def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
                 raise
 
 
+def _chorus_home(session: PortalSession) -> str:
+    return f"Chorus Pro's menu entry {session.texts.describe('manager_activities')}"
+
+
+def _next_page_control(session: PortalSession) -> str:
+    return f"the next page of `Mes structures` ({session.texts.describe('next_page')})"
+
+
+def _structures_table(session: PortalSession) -> str:
+    return f"the `Mes structures` table (header {session.texts.describe('structures_header')})"
+
+
+def _structure_block(session: PortalSession) -> str:
+    texts = session.texts
+    return f"the structure page ({texts.describe('users_block')} or {texts.describe('expiry')})"
+
+
 def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
-    with session.step("Activités du gestionnaire", "the `Mes structures` table"):
+    with session.step("Activités du gestionnaire", _structures_table(session)):
         ChorusHomePage(session.page, session.texts).open_manager_activities()
         session.settle()
         activities = ManagerActivitiesPage(session.page, session.texts)
@@ -148,7 +173,7 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
                 hint="check the SIRET, and that this manager account manages the structure",
             )
     # The click is this step's: a slow structure page must not be blamed on the list.
-    with session.step("structure page", "the line `Expiration du mot de passe…`"):
+    with session.step("structure page", _structure_block(session)):
         activities.open_structure(siret)
         session.settle()
         structure = StructurePage(session.page, session.texts)
@@ -158,7 +183,7 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
 
 def list_structures(session: PortalSession) -> list[StructureRow]:
     activities = open_manager_activities(session)
-    with session.step("Mes structures", "the next page of `Mes structures`"):
+    with session.step("Mes structures", _next_page_control(session)):
         rows: list[StructureRow] = []
         _page_through(session, activities, collect=rows)
         return rows
@@ -195,12 +220,21 @@ def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) 
 
 
 def read_status(session: PortalSession, structure: StructurePage, siret: str) -> TechnicalStatus:
+    texts = session.texts
     with session.step("structure page", "the technical user and expiry lines"):
         status = structure.read_status(siret)
+        if status is None and not structure.has_technical_user():
+            raise NoTechnicalUser(
+                f"structure {siret} has no technical user (no line "
+                f"{texts.describe('technical_user')} on its page)",
+                hint="a connector needs one to use the API: create it in Chorus Pro "
+                "(Raccordements, Compte technique), then run again",
+            )
         if status is None:
             raise PortalError(
-                "the structure page shows no `Utilisateur technique :` or no expiry date",
-                hint="the structure may have no technical user: check it on the portal",
+                f"the structure page shows no {texts.describe('technical_user')} "
+                f"or no date after {texts.describe('expiry')}",
+                hint="if the portal renamed these lines, set them in the config file's [texts]",
             )
         logger.debug(
             "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
@@ -233,7 +267,7 @@ def back_to_chorus_home(session: PortalSession, home_url: str) -> None:
     """Between two structures: the menu is on `Accueil connecté`, one page away."""
     if session.url == home_url:
         return
-    with session.step("Chorus Pro home", "Chorus Pro `Accueil connecté`"):
+    with session.step("Chorus Pro home", _chorus_home(session)):
         session.page.goto(home_url)
         session.settle()
         ChorusHomePage(session.page, session.texts).manager_activities.wait()
@@ -271,7 +305,7 @@ def each_structure_status(
     seen: set[str] = set()
     page_number = 1
     while remaining is None or remaining:
-        with session.step("Mes structures", "the rows of `Mes structures`"):
+        with session.step("Mes structures", _structures_table(session)):
             rows = [row for row in activities.read_rows() if row.siret not in seen]
         seen.update(row.siret for row in rows)
         for row in rows:
@@ -281,7 +315,7 @@ def each_structure_status(
             if remaining is not None:
                 remaining.discard(row.siret)
             activities = _back_to_list(session, home_url, row.siret, page_number)
-        with session.step("Mes structures", "the next page of `Mes structures`"):
+        with session.step("Mes structures", _next_page_control(session)):
             if not rows or not activities.can_go_next():
                 break
             _next_page(session, activities)
@@ -303,7 +337,7 @@ def _status_from_list(
     try:
         with session.step("Mes structures", f"the row of structure {siret}"):
             activities.open_structure(siret)
-        with session.step("structure page", "the line `Expiration du mot de passe…`"):
+        with session.step("structure page", _structure_block(session)):
             session.settle()
             structure = StructurePage(session.page, session.texts)
             structure.wait_until_shown()
@@ -318,7 +352,7 @@ def _back_to_list(
     session: PortalSession, home_url: str, siret: str, page_number: int
 ) -> ManagerActivitiesPage:
     """Back on the list page we came from; a pager drawn by script may need walking again."""
-    with session.step("Mes structures", "the `Mes structures` table"):
+    with session.step("Mes structures", _structures_table(session)):
         session.page.go_back()
         session.settle()
         activities = ManagerActivitiesPage(session.page, session.texts)
@@ -327,7 +361,7 @@ def _back_to_list(
             return activities
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
-    with session.step("Mes structures", "the next page of `Mes structures`"):
+    with session.step("Mes structures", _next_page_control(session)):
         for _ in range(page_number - 1):
             _next_page(session, activities)
     return activities
@@ -362,7 +396,7 @@ def reset_structure(
         return before
     new_password = reset_password(session, structure, before)
     on_password(new_password, before)
-    with session.step("expiry re-read", "the structure page after the reset"):
+    with session.step("expiry re-read", _structure_block(session)):
         session.page.goto(structure_url)
         session.settle()
         structure = StructurePage(session.page, session.texts)
@@ -394,13 +428,13 @@ def reset_password(
     page = session.page
     confirmation = ResetConfirmation(page, session.texts)
     screen = NewPasswordScreen(page, session.texts)
-    expecting = "the `Réinitialiser le mot de passe (utilisateur technique)` button"
+    expecting = f"the button {session.texts.describe('reset_button')}"
     with session.step("reset", expecting):
         if not structure.has_reset_button():
             raise PortalError(
-                "the structure page has no `Réinitialiser le mot de passe (utilisateur technique)`"
-                " button",
-                hint="only the Gestionnaire principal can reset: check the account's role",
+                f"the structure page has no button {session.texts.describe('reset_button')}",
+                hint="only the Gestionnaire principal can reset: check the account's role; "
+                "if the portal renamed the button, set it in the config file's [texts]",
             )
     with _reset_may_have_happened(before.siret):
         with session.step("reset", "the confirmation or the new password"):
@@ -412,7 +446,7 @@ def reset_password(
                 appeared = _confirm_if_asked(session, confirmation, screen)
             finally:
                 page.remove_listener("dialog", ResetConfirmation.accept_browser_dialog)
-        with session.step("new password", "the new password"):
+        with session.step("new password", f"the {session.texts.describe('new_password')}"):
             session.settle()
             try:
                 # The reset step already waited the whole timeout when nothing appeared.

@@ -109,17 +109,22 @@ _READ_TABLE_JS = """(table) => {
 # `12 résultat(s)`, `1 - 5 sur 12`), looked for in the table's surroundings but not in the
 # text of another data table.
 _ANNOUNCED_JS = """(table, patterns) => {
-  const isTable = e => e.matches('table, [role=table], [role=grid], [role=treegrid]');
+  const tables = 'table, [role=table], [role=grid], [role=treegrid]';
+  const isTable = e => e.matches(tables);
+  const excluded = new Set();
   let block = table.parentElement;
   for (let up = 0; block && up < 5; block = block.parentElement, up++) {
-    const copy = block.cloneNode(true);
-    const originals = Array.from(block.querySelectorAll('*'));
-    const copies = Array.from(copy.querySelectorAll('*'));
-    originals.forEach((e, i) => {
-      if (e !== table && isTable(e) && !e.contains(table) && !table.contains(e)) copies[i].remove();
+    // Leave out every branch that holds another table, here and at every level below:
+    // its count is not ours.
+    Array.from(block.children).forEach(child => {
+      if (!child.contains(table) && (isTable(child) || child.querySelector(tables))) {
+        excluded.add(child);
+      }
     });
-    const tableCopy = copies[originals.indexOf(table)];
-    tableCopy.querySelectorAll('tbody, [role=rowgroup]').forEach(b => b.remove());
+    const originals = Array.from(block.querySelectorAll('*'));
+    const copy = block.cloneNode(true);
+    const copies = Array.from(copy.querySelectorAll('*'));
+    originals.forEach((e, i) => { if (excluded.has(e)) copies[i].remove(); });
     const text = (copy.textContent || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ');
     for (const source of patterns) {
       const m = text.match(new RegExp(source, 'i'));
@@ -374,35 +379,78 @@ class Perception:
 
     # -- tables -----------------------------------------------------------------------
 
-    def table(self, header_key: str) -> DataTable:
-        return DataTable(self, header_key)
+    def table(self, header_key: str, also: Iterable[str] = ()) -> DataTable:
+        return DataTable(self, header_key, also)
 
     def inventory(self) -> dict:
         """Tables with their headers, controls and fields with their perceived names."""
         return self.page.locator("body").evaluate(_INVENTORY_JS)
 
+    def candidates(self) -> str:
+        """`inventory` as the text a user attaches to a support request (no input values)."""
+        found = self.inventory()
+        lines = [f"# What the bot perceives on {self.page.url} (input values are never read)"]
+        lines.append(f"\n## Tables ({len(found['tables'])})")
+        for table in found["tables"]:
+            role = f" role={table['role']}" if table["role"] else ""
+            lines.append(
+                f"- <{table['tag']}{role}> {table['rows']} row(s), headers {table['headers']}"
+            )
+        lines.append(f"\n## Controls ({len(found['controls'])})")
+        for control in found["controls"]:
+            cues = [f"{cue}={control[cue]!r}" for cue in ("text", "title", "label", "alt", "value")]
+            role = f" role={control['role']}" if control["role"] else ""
+            lines.append(
+                f"- <{control['tag']}{role}> " + " ".join(c for c in cues if "=''" not in c)
+            )
+        lines.append(f"\n## Fields ({len(found['fields'])})")
+        for item in found["fields"]:
+            lines.append(f"- <{item['tag']} type={item['type']}> label {item['label']!r}")
+        lines.append(
+            "\nKeys of the config file's [texts] table: "
+            + ", ".join(self.texts.overrides or ["(none set)"])
+        )
+        return "\n".join(lines) + "\n"
+
 
 class DataTable:
-    """The innermost table whose own header row holds the key's header text."""
+    """The innermost table whose own header row holds the key's header text.
 
-    def __init__(self, perception: Perception, header_key: str) -> None:
+    When several do (a `Demandes de rattachement` table may also have an `Identifiant
+    structure` column), the one whose headers hold most of `also` wins, as a reader would
+    pick the table with the columns they expect.
+    """
+
+    def __init__(self, perception: Perception, header_key: str, also: Iterable[str] = ()) -> None:
         self.perception = perception
         self.header_key = header_key
+        self.also = tuple(also)
         page = perception.page
-        headers = [
-            page.locator(HEADER_CELLS).filter(has_text=loose(word))
-            for word in perception.texts.words(header_key)
-        ]
-        holding = _union(page.locator(TABLES).filter(has=header) for header in headers)
-        # Layout tables around it hold the header too: keep the one with no such table inside.
-        self.locator = holding.filter(has_not=holding).first
+        header = page.locator(HEADER_CELLS).filter(
+            has_text=loose_any(perception.texts.words(header_key))
+        )
+        holding = page.locator(TABLES).filter(has=header)
+        # Layout tables around it hold the header too: keep those with no such table inside.
+        self.candidates = holding.filter(has_not=holding)
         self.description = perception.texts.describe(header_key)
 
+    @property
+    def locator(self) -> Locator:
+        if not self.also or self.candidates.count() <= 1:
+            return self.candidates.first
+        headers: list[list[str]] = self.candidates.evaluate_all(
+            "tables => tables.map(t => Array.from(t.querySelectorAll('th, [role=columnheader],"
+            " tr:first-child > td')).map(h => (h.textContent || '').replace(/\\s+/g, ' ')))"
+        )
+        wanted = loose_any(self.also)
+        scores = [sum(bool(wanted.match(h.strip())) for h in table) for table in headers]
+        return self.candidates.nth(scores.index(max(scores)))
+
     def wait(self, timeout: float | None = None) -> None:
-        self.locator.wait_for(state="visible", timeout=timeout)
+        self.candidates.first.wait_for(state="visible", timeout=timeout)
 
     def present(self) -> bool:
-        return self.locator.count() > 0
+        return self.candidates.count() > 0
 
     def read(self) -> tuple[list[str], list[list[str]]]:
         """(header texts, each data row's cell texts), in one round trip to the page."""
@@ -414,10 +462,11 @@ class DataTable:
     def row_with(self, number: str) -> Locator:
         """The table row holding this number (a SIRET), however the page groups its digits."""
         pattern = digits_pattern(number)
-        rows = self.locator.locator(ROWS).filter(has_text=pattern)
+        table = self.locator
+        rows = table.locator(ROWS).filter(has_text=pattern)
         # A row that holds a nested table holding the number is a layout row, not the one.
-        innermost = rows.filter(has_not=self.locator.locator(ROWS).filter(has_text=pattern))
-        if innermost.count() or not self.present():
+        innermost = rows.filter(has_not=table.locator(ROWS).filter(has_text=pattern))
+        if innermost.count() or table.locator("td, [role=gridcell], [role=cell]").count():
             return innermost
         # A PrimeFaces scrollable table keeps its rows in a sibling table of the header's.
         page_rows = self.perception.page.locator(ROWS).filter(has_text=pattern)
@@ -440,8 +489,9 @@ class DataTable:
         anywhere = self.perception.control(key)
         if anywhere.union.count() <= 1:  # one pager on the page (or none): no need to look closer
             return anywhere
+        table = self.locator
         for up in range(1, 6):
-            block = self.locator.locator(f"xpath=ancestor::*[{up}]")
+            block = table.locator(f"xpath=ancestor::*[{up}]")
             control = self.perception.control(key, within=block)
             if control.present():
                 return control

@@ -34,7 +34,9 @@ class ManagerActivitiesPage:
         self.page = page
         self.texts = texts
         self.see = Perception(page, texts)
-        self.structures_table: DataTable = self.see.table("structures_header")
+        self.structures_table: DataTable = self.see.table(
+            "structures_header", also=[w for words in _OTHER_COLUMNS.values() for w in words]
+        )
 
     def wait_until_shown(self) -> None:
         self.structures_table.wait()
