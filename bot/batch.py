@@ -19,6 +19,7 @@ from bot.errors import (
     EXIT_RESCUED,
     EXIT_USAGE,
     ChorusBotError,
+    NoTechnicalUser,
     UsageError,
 )
 from bot.hosts import check_portal_url
@@ -31,6 +32,8 @@ from bot.jobs import (
 )
 from bot.siret import parse_siret
 from flows.gestionnaire_path import each_structure_status, enter_chorus_pro
+
+NO_TECHNICAL_USER = "no-technical-user"
 
 # Called after each structure: (SIRET, structures done, total or None while unknown).
 Progress = Callable[[str, int, int | None], None]
@@ -58,6 +61,12 @@ class StructureResult:
     check: CheckReport | None = None
     reset: ResetReport | None = None
     error: ChorusBotError | None = None
+    # A structure with no API access: normal, nothing to read or reset, not a failure.
+    no_technical_user: bool = False
+
+    @property
+    def state(self) -> str | None:
+        return NO_TECHNICAL_USER if self.no_technical_user else None
 
     @property
     def exit_code(self) -> int:
@@ -71,6 +80,8 @@ class StructureResult:
 
     def as_dict(self) -> dict:
         data: dict = {"structure": self.siret, "exit_code": self.exit_code}
+        if self.no_technical_user:
+            data["state"] = NO_TECHNICAL_USER
         if self.check is not None:
             data.update(self.check.as_dict())
         if self.reset is not None:
@@ -113,7 +124,10 @@ def resolve_targets(
 
 def _check_record(siret: str, outcome, settings: Settings, action: str) -> StructureResult:
     record = audit.AuditRecord(action=action, structure=siret)
-    if isinstance(outcome, ChorusBotError):
+    if isinstance(outcome, NoTechnicalUser):
+        record.outcome, record.exit_code = NO_TECHNICAL_USER, EXIT_OK
+        result = StructureResult(siret, no_technical_user=True)
+    elif isinstance(outcome, ChorusBotError):
         record_failure(record, outcome)
         result = StructureResult(siret, error=outcome)
     else:
@@ -146,7 +160,7 @@ def check_many(
         )
         wanted = set(targets) if targets is not None else None
         for siret, outcome in each_structure_status(run.session, home_url, wanted):
-            if isinstance(outcome, ChorusBotError):
+            if isinstance(outcome, ChorusBotError) and not isinstance(outcome, NoTechnicalUser):
                 run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, action))
             progress(siret, len(results), total)
@@ -204,7 +218,9 @@ def _due_structures(
     """`--all`: one walk through `Mes structures` finds those that need a reset."""
     due: list[str] = []
     for siret, outcome in each_structure_status(run.session, home_url):
-        if isinstance(outcome, ChorusBotError):
+        if isinstance(outcome, NoTechnicalUser):
+            results.append(_check_record(siret, outcome, settings, "reset"))  # skipped
+        elif isinstance(outcome, ChorusBotError):
             run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, "reset"))
         elif force or outcome.days_left() <= settings.within_days:

@@ -130,6 +130,7 @@ class BrowserRun:
             page,
             timeout_ms=self.settings.timeout_ms,
             host_guard=page_guard(self.settings.allow_hosts),
+            texts=self.settings.texts,
         )
         return self
 
@@ -178,8 +179,16 @@ class BrowserRun:
             self._screenshot(session.page, folder)
             html = session.page.content()
             (folder / "page.html").write_text(_sanitized_html(html), encoding="utf-8")
+            self._write_candidates(session.page, folder)
         except Exception as failure:  # the browser may be the thing that failed
             logger.debug("no screenshot or page saved: {}", type(failure).__name__)
+
+    def _write_candidates(self, page, folder: Path) -> None:
+        """What the page offers, for the day the portal renamed what the bot looks for."""
+        from flows.perceive import Perception
+
+        text = Perception(page, self.settings.texts).candidates()
+        (folder / "candidates.txt").write_text(redactor.redact(text), encoding="utf-8")
 
     def _screenshot(self, page, folder: Path) -> None:
         from flows.pages.reset_result import NewPasswordScreen

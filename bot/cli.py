@@ -409,6 +409,8 @@ def _print_results(results, as_json: bool) -> None:
             days, outcome = str(shown.days_left()), report.action
             if report.warnings:
                 outcome += " (" + "; ".join(report.warnings) + ")"
+        if result.no_technical_user:
+            outcome = result.state
         if result.error is not None:
             outcome = f"FAILED: {result.error.one_line()}"
         typer.echo(f"{result.siret:14}  {login:34}  {expires:16}  {days:>5}  {outcome}")
@@ -768,7 +770,18 @@ def config_show(
         value = getattr(settings, key)
         typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
     _show_handover_config(settings)
+    _show_texts(settings)
     typer.echo(f"# state folder: {settings.state_dir}")
+
+
+def _show_texts(settings: Settings) -> None:
+    """Every text the bot looks for on the portal, the user's first, and where it comes from."""
+    from flows.texts import KEYS
+
+    typer.echo("[texts]  # what the bot looks for on the portal, tried in this order")
+    for key in KEYS:
+        words = list(settings.texts.words(key))
+        typer.echo(f"texts.{key} = {words!r}  # {settings.texts.source(key)}")
 
 
 def _show_handover_config(settings: Settings) -> None:

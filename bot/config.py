@@ -11,6 +11,7 @@ from typing import Any
 import platformdirs
 
 from bot.errors import ConfigError
+from flows.texts import DEFAULT_TEXTS, KEYS, Texts
 
 APP_NAME = "chorus-bot"
 DEFAULT_PORTAL_URL = "https://portail.dgfip.finances.gouv.fr/"
@@ -33,6 +34,8 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "post_reset_command": (object, ()),
     "post_reset_timeout": (float, 120.0),
     "mail": (dict, None),
+    # Words the bot looks for on the portal, before the documented ones; see parse_texts.
+    "texts": (dict, None),
 }
 PISTE_ENVS = ("production", "sandbox")
 _ENV_KEYS = {
@@ -66,6 +69,7 @@ class Settings:
     post_reset_command: tuple[str, ...] = ()  # argv, run without a shell
     post_reset_timeout: float = 120.0
     mail: MailSettings | None = None
+    texts: Texts = DEFAULT_TEXTS
     piste_env: str = "production"
     piste_api_url: str | None = None
     piste_oauth_url: str | None = None
@@ -101,6 +105,8 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         ) from None
     _check_table(path, data, _FILE_KEYS)
     _check_handover_keys(path, data)
+    if "texts" in data:
+        data["texts"] = parse_texts(path, data["texts"])
     return data
 
 
@@ -122,6 +128,7 @@ def build_settings(**options: Any) -> Settings:
             value = [*values.get("allow_hosts", []), *value]
         values[key], sources[key] = value, "option"
     values["allow_hosts"] = tuple(values.get("allow_hosts") or ())
+    values["texts"] = values.get("texts") or DEFAULT_TEXTS
     values["structures"] = tuple(str(siret) for siret in values.get("structures") or ())
     values["post_reset_command"] = parse_command(
         values["post_reset_command"], "CHORUS_BOT_POST_RESET_COMMAND"
@@ -240,6 +247,29 @@ def parse_mail(path: Path, table: dict[str, Any]) -> MailSettings:
         **{**values, "recipients": tuple(recipients), "timeout": float(values["timeout"])},
         given=frozenset(table),
     )
+
+
+def parse_texts(path: Path, table: dict[str, Any]) -> Texts:
+    """`[texts]`: each key a text the bot looks for, each value a string or a list of them."""
+    overrides: dict[str, tuple[str, ...]] = {}
+    for key, value in table.items():
+        if key not in KEYS:
+            raise ConfigError(
+                f"config file {path}: [texts] has an unknown key: {key}",
+                hint=f"known keys: {', '.join(KEYS)}",
+            )
+        words = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(words, list)
+            or not words
+            or not all(isinstance(w, str) and w.strip() for w in words)
+        ):
+            raise ConfigError(
+                f"config file {path}: texts.{key} must be a non-empty string or a list of them",
+                hint=f'e.g. {key} = "the text the portal now shows"',
+            )
+        overrides[key] = tuple(w.strip() for w in words)
+    return Texts(overrides)
 
 
 def parse_command(value: Any, origin: str) -> tuple[str, ...]:

@@ -102,6 +102,10 @@ class StructureNotFound(PortalError):
     """The SIRET is not in the manager's `Mes structures` list."""
 
 
+class NoTechnicalUser(PortalError):
+    """The structure has no technical user: there is no password to read or reset."""
+
+
 class ResetNotConfirmed(PortalError):
     """The reset ran but the portal did not move the expiry date forward."""
 
