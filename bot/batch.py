@@ -20,6 +20,7 @@ from bot.errors import (
     EXIT_USAGE,
     ChorusBotError,
     NoTechnicalUser,
+    StructuresNotRead,
     UsageError,
 )
 from bot.hosts import check_portal_url
@@ -31,7 +32,7 @@ from bot.jobs import (
     reset_in_session,
 )
 from bot.siret import parse_siret
-from flows.gestionnaire_path import each_structure_status, enter_chorus_pro
+from flows.gestionnaire_path import StructuresWalk, each_structure_status, enter_chorus_pro
 
 NO_TECHNICAL_USER = "no-technical-user"
 
@@ -95,8 +96,66 @@ class StructureResult:
         return data
 
 
+class BatchResults(list[StructureResult]):
+    """The structures of a run, and whether `Mes structures` was read whole (fail closed)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.structures_seen: int | None = None  # None: only given structures were looked for
+        self.structures_announced: int | None = None
+        self.coverage_error: ChorusBotError | None = None
+
+    def summary(self) -> dict:
+        data: dict = {}
+        if self.structures_seen is not None:
+            data["structures_seen"] = self.structures_seen
+        if self.structures_announced is not None:
+            data["structures_announced"] = self.structures_announced
+        if self.coverage_error is not None:
+            data["error"] = self.coverage_error.one_line()
+        return data
+
+
+def _covered(walk: StructuresWalk, settings: Settings, results: BatchResults, action: str) -> None:
+    """Fail closed: "every structure" means at least one, and all those the page announces.
+
+    Reading none raises (nothing else can be trusted); reading fewer than announced is kept
+    on the results, so that what was read is still reported, and the exit code is 1.
+    """
+    results.structures_seen = len(walk.seen)
+    results.structures_announced = walk.announced
+    header = settings.texts.describe("structures_header")
+    record = audit.AuditRecord(
+        action=action,
+        outcome="structures-read",
+        detail=f"seen {len(walk.seen)}, announced {walk.announced}",
+    )
+    if not walk.seen:
+        error = StructuresNotRead(
+            f"no structure read in `Mes structures` (looked for a table with the header {header})",
+            step="Mes structures",
+            hint="a manager always has at least one structure, so the page has changed or did "
+            "not load: see candidates.txt and the screenshot in the run folder, and set the "
+            "header in the config file's [texts] if it was renamed",
+        )
+        record.outcome, record.exit_code = "failed", error.exit_code
+        audit.append(settings.state_dir, record)
+        raise error
+    if walk.announced is not None and len(walk.seen) < walk.announced:
+        results.coverage_error = StructuresNotRead(
+            f"read {len(walk.seen)} structure(s) but the page announces {walk.announced}",
+            step="Mes structures",
+            hint="the pager or the table changed: the missing structures were not checked; "
+            "run again, and look at the run folder",
+        )
+        record.outcome, record.exit_code = "incomplete", EXIT_FAILURE
+    audit.append(settings.state_dir, record)
+
+
 def worst_exit_code(results: list[StructureResult]) -> int:
     codes = [result.exit_code for result in results] or [EXIT_OK]
+    if getattr(results, "coverage_error", None) is not None:
+        codes.append(EXIT_FAILURE)
     return max(codes, key=lambda code: _SEVERITY.index(code) if code in _SEVERITY else 99)
 
 
@@ -151,7 +210,7 @@ def check_many(
     """Reads each structure's expiry. Changes nothing on the portal."""
     check_portal_url(settings.portal_url, settings.allow_hosts)
     manager = credentials.manager_login()
-    results: list[StructureResult] = []
+    results = BatchResults()
     total = len(targets) if targets is not None else None
     # Read-only: a trace only with --trace, as for a single check.
     with BrowserRun(settings, f"{action}-many", record_trace=settings.trace) as run:
@@ -159,11 +218,14 @@ def check_many(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )
         wanted = set(targets) if targets is not None else None
-        for siret, outcome in each_structure_status(run.session, home_url, wanted):
+        walk = StructuresWalk()
+        for siret, outcome in each_structure_status(run.session, home_url, wanted, walk):
             if isinstance(outcome, ChorusBotError) and not isinstance(outcome, NoTechnicalUser):
                 run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, action))
             progress(siret, len(results), total)
+        if targets is None:
+            _covered(walk, settings, results, action)
     if targets is not None:
         order = {siret: index for index, siret in enumerate(targets)}
         results.sort(key=lambda result: order.get(result.siret, len(order)))
@@ -175,10 +237,12 @@ def status(
 ) -> list[StructureResult]:
     """Every structure of `Mes structures`, soonest expiry first."""
     results = check_many(settings, None, credentials, action="status", progress=progress)
-    return sorted(
+    ordered = sorted(
         results,
         key=lambda r: (r.check is None, r.check.days_left if r.check else 0, r.siret),
     )
+    results[:] = ordered  # keeps what the walk saw
+    return results
 
 
 def reset_many(
@@ -194,7 +258,7 @@ def reset_many(
     secret_store.probe()
     verification.check_configured_hosts(settings)  # before any reset, not after the first
     manager = credentials.manager_login()
-    results: list[StructureResult] = []
+    results = BatchResults()
     with BrowserRun(settings, "reset-many") as run:
         home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
@@ -213,11 +277,15 @@ def _due_structures(
     home_url: str,
     settings: Settings,
     force: bool,
-    results: list[StructureResult],
+    results: BatchResults,
 ) -> list[str]:
-    """`--all`: one walk through `Mes structures` finds those that need a reset."""
+    """`--all`: one walk through `Mes structures` finds those that need a reset.
+
+    Reading no structure stops here, before any reset.
+    """
     due: list[str] = []
-    for siret, outcome in each_structure_status(run.session, home_url):
+    walk = StructuresWalk()
+    for siret, outcome in each_structure_status(run.session, home_url, None, walk):
         if isinstance(outcome, NoTechnicalUser):
             results.append(_check_record(siret, outcome, settings, "reset"))  # skipped
         elif isinstance(outcome, ChorusBotError):
@@ -238,6 +306,7 @@ def _due_structures(
             results.append(
                 StructureResult(siret, reset=ResetReport(siret, action="skipped", before=outcome))
             )
+    _covered(walk, settings, results, "reset")
     return due
 
 

@@ -341,7 +341,12 @@ def status(
     trace: Trace = False,
     verbose: Verbose = False,
 ) -> None:
-    """Every structure's technical user and expiry, soonest first. One login; changes nothing."""
+    """Every structure's technical user and expiry, soonest first. One login; changes nothing.
+
+    Exit 0 guarantees that at least one structure was read, that every structure the page
+    announces was read, and that all of them are fine; reading none, or fewer than announced,
+    exits 1. A structure with no technical user is listed as no-technical-user.
+    """
     settings = _settings(
         warn_days=warn_days,
         portal_url=portal_url,
@@ -387,13 +392,18 @@ def _progress_reporter() -> Iterator[Callable[[str, int, int | None], None]]:
 def _print_results(results, as_json: bool) -> None:
     from bot import batch
 
+    coverage_error = getattr(results, "coverage_error", None)
     if as_json:
+        summary = results.summary() if isinstance(results, batch.BatchResults) else {}
         _echo_json(
             {
                 "structures": [result.as_dict() for result in results],
+                **summary,
                 "exit_code": batch.worst_exit_code(results),
             }
         )
+        if coverage_error is not None:
+            _report(coverage_error)
         return
     typer.echo(f"{'SIRET':14}  {'Technical user':34}  {'Expires (Paris)':16}  {'Days':>5}  Outcome")
     for result in results:
@@ -417,6 +427,8 @@ def _print_results(results, as_json: bool) -> None:
     failed = [result for result in results if result.error is not None and result.error.run_dir]
     for result in failed:
         typer.echo(f"Diagnosis for {result.siret}: {result.error.run_dir}", err=True)
+    if coverage_error is not None:
+        _report(coverage_error)
 
 
 # --- verify --------------------------------------------------------------------------------

@@ -106,6 +106,10 @@ class NoTechnicalUser(PortalError):
     """The structure has no technical user: there is no password to read or reset."""
 
 
+class StructuresNotRead(PortalError):
+    """A run over every structure read none, or fewer than the page announces."""
+
+
 class ResetNotConfirmed(PortalError):
     """The reset ran but the portal did not move the expiry date forward."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loguru import logger
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -35,6 +35,18 @@ from flows.session import PortalSession
 
 # Short waits inside a longer deadline, so that two possible outcomes can be watched at once.
 _POLL_MS = 250
+
+
+@dataclass
+class StructuresWalk:
+    """What a walk through `Mes structures` saw: the structures read, the total announced."""
+
+    seen: set[str] = field(default_factory=set)
+    announced: int | None = None  # when the pager shows one, e.g. `(14 ligne(s))`
+
+    def note_announced(self, count: int | None) -> None:
+        if count is not None:
+            self.announced = max(count, self.announced or 0)
 
 
 @dataclass(frozen=True)
@@ -155,9 +167,10 @@ def _structure_block(session: PortalSession) -> str:
 
 
 def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
-    with session.step("Activités du gestionnaire", _structures_table(session)):
+    with session.step("Activités du gestionnaire", _chorus_home(session)):
         ChorusHomePage(session.page, session.texts).open_manager_activities()
         session.settle()
+    with session.step("Mes structures", _structures_table(session)):
         activities = ManagerActivitiesPage(session.page, session.texts)
         activities.wait_until_shown()
         return activities
@@ -293,20 +306,26 @@ def check_flow(
 
 
 def each_structure_status(
-    session: PortalSession, home_url: str, wanted: set[str] | None = None
+    session: PortalSession,
+    home_url: str,
+    wanted: set[str] | None = None,
+    walk: StructuresWalk | None = None,
 ) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
     """Reads every structure of `Mes structures` (or the `wanted` ones), walking the pages once.
 
     A structure whose page fails yields its error and the walk goes on; a dead browser stops it.
+    `walk` records what the list showed, so that the caller can tell "all read" from "none".
     """
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
     remaining = set(wanted) if wanted is not None else None
-    seen: set[str] = set()
+    walk = walk if walk is not None else StructuresWalk()
+    seen = walk.seen
     page_number = 1
     while remaining is None or remaining:
         with session.step("Mes structures", _structures_table(session)):
             rows = [row for row in activities.read_rows() if row.siret not in seen]
+            walk.note_announced(activities.announced_count())
         seen.update(row.siret for row in rows)
         for row in rows:
             if remaining is not None and row.siret not in remaining:

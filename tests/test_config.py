@@ -152,3 +152,41 @@ def test_bad_command_in_the_environment_is_a_config_error(tmp_path, monkeypatch)
         build_settings()
     assert caught.value.exit_code == 2
     assert "CHORUS_BOT_POST_RESET_COMMAND" in caught.value.message
+
+
+def test_config_show_lists_every_text_with_its_source(offline_cli):
+    from flows.texts import KEYS
+
+    offline_cli.config_file.write_text(
+        '[texts]\nreset_button = "Régénérer le mot de passe"\n'
+        'next_page = ["Suivant >>", "Page d\'après"]\n',
+        encoding="utf-8",
+    )
+    result = offline_cli("config", "show")
+    assert result.returncode == 0, result.output
+    shown = _show_lines(result)
+    assert {f"texts.{key}" for key in KEYS} <= set(shown)
+    # The user's words come first, the documented text stays as a fallback.
+    assert shown["texts.reset_button"] == (
+        "['Régénérer le mot de passe', 'Réinitialiser le mot de passe (utilisateur technique)']"
+        "  # file"
+    )
+    assert shown["texts.next_page"].startswith("['Suivant >>', \"Page d'après\", 'Page suivante'")
+    assert shown["texts.expiry"].endswith("# default")
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ('reset_buton = "Régénérer"', "reset_buton"),
+        ('reset_button = ""', "texts.reset_button"),
+        ("reset_button = []", "texts.reset_button"),
+        ('reset_button = ["ok", "  "]', "texts.reset_button"),
+        ("reset_button = 3", "texts.reset_button"),
+    ],
+)
+def test_bad_texts_are_refused_naming_the_key(offline_cli, table, named):
+    offline_cli.config_file.write_text(f"[texts]\n{table}\n", encoding="utf-8")
+    result = offline_cli("check", "--structure", "25900096600020")
+    assert result.returncode == 2, result.output
+    assert named in result.last_error_line()
