@@ -6,7 +6,9 @@
 #   make browser       make sure a Chromium is available (scripts/ensure-browser.sh)
 #   make keyring-deps  make sure dbus-run-session + gnome-keyring-daemon exist
 #                      (scripts/ensure-keyring-deps.sh; installs via apt only as root)
-#   make test          venv + browser + keyring-deps, then pytest inside a private
+#   make test-servers  make sure Dovecot (IMAP) exists for the mail tests
+#                      (scripts/ensure-test-servers.sh; installs via apt only as root)
+#   make test          venv + browser + keyring-deps + test-servers, then pytest inside a private
 #                      D-Bus session with a throwaway GNOME keyring (scripts/with-keyring.sh)
 #                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
 #   make demo          same setup, then scripts/demo.sh inside the throwaway keyring
@@ -25,7 +27,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv browser keyring-deps test demo lint format bench clean
+.PHONY: help venv browser keyring-deps test-servers test demo lint format bench clean
 
 help:
 	@sed -n '/^# Targets:/,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -44,7 +46,10 @@ browser: venv
 keyring-deps:
 	@bash scripts/ensure-keyring-deps.sh
 
-test: venv browser keyring-deps
+test-servers:
+	@bash scripts/ensure-test-servers.sh
+
+test: venv browser keyring-deps test-servers
 	bash scripts/with-keyring.sh $(VPY) -m pytest $(PYTEST_ARGS)
 
 demo: venv browser keyring-deps

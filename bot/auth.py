@@ -3,6 +3,10 @@
 Environment first (for schedulers), then the keyring, then a prompt on a terminal. Without a
 terminal nothing prompts: a missing value raises and says how to set it. The prompt functions
 are attributes so tests and other front-ends can replace them.
+
+One-time codes: the authenticator (TOTP) secret in the keyring when there is one. A code the
+portal e-mails comes from the mailbox over IMAP when `[second_factor.imap]` is configured,
+else from a terminal prompt, else the run stops saying how to set either up.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from bot import secret_store
+from bot.config import ImapSettings, config_file
 from bot.errors import CredentialsMissing
 from bot.log import redactor
 from flows.models import ManagerLogin
@@ -35,6 +40,7 @@ class CredentialSource:
     interactive: bool = field(default_factory=stdin_is_terminal)
     ask: Callable[[str], str] = _ask
     ask_hidden: Callable[[str], str] = getpass.getpass
+    imap: ImapSettings | None = None  # where the e-mailed code is read, for unattended runs
 
     def manager_login(self) -> ManagerLogin:
         identifiant = self._identifiant()
@@ -42,7 +48,11 @@ class CredentialSource:
         password = self._password(identifiant)
         redactor.add(password)
         return ManagerLogin(
-            identifiant=identifiant, password=password, one_time_code=self.one_time_code
+            identifiant=identifiant,
+            password=password,
+            one_time_code=self.one_time_code,
+            has_totp_secret=self.has_totp_secret,
+            expect_email_code=self.expect_email_code,
         )
 
     def _identifiant(self) -> str:
@@ -77,8 +87,7 @@ class CredentialSource:
             hint="run `chorus-bot credentials set` on a terminal, or set CHORUS_BOT_PASSWORD",
         )
 
-    def one_time_code(self) -> str:
-        """A TOTP code from the stored secret, else a code typed on the terminal."""
+    def _totp_secret(self) -> secret_store.StoredSecret | None:
         stored = secret_store.get_totp_secret()
         if stored is not None and self.identifiant and stored.login != self.identifiant:
             # Another account's authenticator would only get the code refused, less clearly.
@@ -87,7 +96,15 @@ class CredentialSource:
                 stored.login,
                 self.identifiant,
             )
-            stored = None
+            return None
+        return stored
+
+    def has_totp_secret(self) -> bool:
+        return self._totp_secret() is not None
+
+    def one_time_code(self) -> str:
+        """A TOTP code from the stored secret, else a code typed on the terminal."""
+        stored = self._totp_secret()
         if stored is not None:
             import pyotp
 
@@ -100,5 +117,37 @@ class CredentialSource:
                 "and nobody can type one",
                 hint="run `chorus-bot credentials set --totp` with the authenticator secret",
             )
+        redactor.add(code)
+        return code
+
+    def expect_email_code(self) -> Callable[[], str]:
+        """Call right before the portal is asked to e-mail the code; call what it returns
+        after, to get the code.
+
+        The mailbox when `[second_factor.imap]` is configured, even on a terminal: whoever set
+        it up wants it used, and a run by hand is how they test it before the scheduler does.
+        Else a prompt on a terminal. Else CredentialsMissing, before the portal sends anything.
+        """
+        if self.imap is not None:
+            from bot import email_code
+
+            password = secret_store.get_imap_password(self.imap.user)
+            if password is None:
+                raise CredentialsMissing(
+                    f"no IMAP password is stored for {self.imap.user}",
+                    hint="run `chorus-bot credentials set --imap`",
+                )
+            return email_code.ImapCodeWaiter(self.imap, password).open()
+        if self.interactive:
+            return self._typed_email_code
+        raise CredentialsMissing(
+            "the portal e-mails a verification code and nobody can type it",
+            hint="store the authenticator secret with `chorus-bot credentials set --totp` "
+            f"(recommended), or configure [second_factor.imap] in {config_file()} and run "
+            "`chorus-bot credentials set --imap`",
+        )
+
+    def _typed_email_code(self) -> str:
+        code = self.ask("Code de vérification reçu par courriel (6 chiffres) : ").strip()
         redactor.add(code)
         return code

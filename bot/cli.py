@@ -131,7 +131,7 @@ def _settings(**options: Any) -> Settings:
 def _credential_source(settings: Settings):
     from bot.auth import CredentialSource
 
-    return CredentialSource(identifiant=settings.identifiant)
+    return CredentialSource(identifiant=settings.identifiant, imap=settings.imap)
 
 
 def _echo_json(data: Any) -> None:
@@ -519,6 +519,14 @@ def credentials_set(
             "--smtp", help="Store the password of the SMTP `[mail] user` (hand-over e-mail)."
         ),
     ] = False,
+    imap: Annotated[
+        bool,
+        typer.Option(
+            "--imap",
+            help="Store the password of the mailbox `[second_factor.imap] user` "
+            "(e-mailed codes, unattended runs).",
+        ),
+    ] = False,
     piste: Annotated[
         bool,
         typer.Option(
@@ -533,12 +541,17 @@ def credentials_set(
 ) -> None:
     """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden."""
     settings = _settings(identifiant=identifiant, verbose=verbose)
+    if sum((totp, smtp, imap, piste or bool(client_id))) > 1:
+        raise UsageError(
+            "--totp, --smtp, --imap and --piste store different secrets: give one at a time"
+        )
     if smtp:
         _store_smtp_password(settings, password_stdin)
         return
+    if imap:
+        _store_imap_password(settings, password_stdin)
+        return
     if piste or client_id:
-        if totp or smtp:
-            raise UsageError("--piste cannot be combined with --totp or --smtp")
         _store_piste_credentials(client_id, password_stdin)
         return
     from bot import secret_store
@@ -631,6 +644,31 @@ def _store_smtp_password(settings: Settings, password_stdin: bool) -> None:
     )
 
 
+def _store_imap_password(settings: Settings, password_stdin: bool) -> None:
+    from bot import secret_store
+    from bot.auth import stdin_is_terminal
+
+    imap = settings.imap
+    if imap is None:
+        raise UsageError(
+            "no mailbox is configured",
+            hint=f"add a [second_factor.imap] table (host, user, sender) to {config_file()} first",
+        )
+    if password_stdin or not stdin_is_terminal():
+        secret = _read_secret_from_stdin("IMAP password")
+    else:
+        secret = typer.prompt(
+            f"IMAP password for {imap.user} ({imap.host})",
+            hide_input=True,
+            confirmation_prompt=True,
+        )
+    secret_store.set_imap_password(imap.user, secret)
+    typer.echo(
+        f"IMAP password stored in the keyring: service {secret_store.IMAP_SERVICE!r}, "
+        f"username {imap.user!r}"
+    )
+
+
 @credentials_app.command("show", epilog="Example: chorus-bot credentials show")
 def credentials_show(verbose: Verbose = False) -> None:
     """Name the identifiant configured and where its password is. Never shows the password."""
@@ -657,18 +695,44 @@ def credentials_show(verbose: Verbose = False) -> None:
         if piste
         else "PISTE client    : none (`chorus-bot credentials set --piste` enables `verify`)"
     )
+    _show_imap_credentials(settings)
+
+
+def _show_imap_credentials(settings: Settings) -> None:
+    from bot import secret_store
+
+    stored = secret_store.get_imap_entry()
+    where = f"service {secret_store.IMAP_SERVICE!r}"
+    if stored is not None:
+        line = f"IMAP password   : yes, for {stored.login!r} ({where})"
+        if settings.imap is not None and stored.login != settings.imap.user:
+            line += f", but [second_factor.imap] user is {settings.imap.user!r}"
+    elif settings.imap is not None:
+        line = (
+            f"IMAP password   : none for {settings.imap.user!r} "
+            "(run `chorus-bot credentials set --imap`)"
+        )
+    else:
+        line = "IMAP password   : none (no [second_factor.imap] configured)"
+    typer.echo(line)
 
 
 @credentials_app.command("delete", epilog="Example: chorus-bot credentials delete")
 def credentials_delete(verbose: Verbose = False) -> None:
-    """Delete the portal manager's password, TOTP secret and PISTE client from the keyring."""
+    """Delete the portal manager's password, TOTP secret, PISTE client and IMAP password from
+    the keyring."""
     _settings(verbose=verbose)
     from bot import secret_store
 
     removed = secret_store.delete_manager()
     removed_totp = secret_store._delete(secret_store.TOTP_SERVICE)
     removed_piste = secret_store.delete_piste_client()
-    typer.echo("Deleted." if removed or removed_totp or removed_piste else "Nothing was stored.")
+    removed_imap = secret_store.delete_imap_password()
+    typer.echo(
+        "Deleted."
+        if removed or removed_totp or removed_piste or removed_imap
+        else "Nothing was stored."
+    )
 
 
 # --- secret / recover / history / config ---------------------------------------------------
@@ -783,6 +847,7 @@ def config_show(
         typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
     _show_handover_config(settings)
     _show_texts(settings)
+    _show_imap_config(settings)
     typer.echo(f"# state folder: {settings.state_dir}")
 
 
@@ -822,6 +887,25 @@ def _show_handover_config(settings: Settings) -> None:
         typer.echo(
             f"# SMTP password: in the keyring, service {SMTP_SERVICE!r}, username {mail.user!r}"
         )
+
+
+def _show_imap_config(settings: Settings) -> None:
+    """[second_factor.imap]. The IMAP password is only located, not read."""
+    from dataclasses import fields
+
+    from bot.secret_store import IMAP_SERVICE
+
+    imap = settings.imap
+    if imap is None:
+        typer.echo("# [second_factor.imap]: not configured, e-mailed codes are typed on a terminal")
+        return
+    typer.echo("[second_factor.imap]  # file")
+    for item in fields(imap):
+        if item.name == "given":
+            continue
+        source = "file" if item.name in imap.given else "default"
+        typer.echo(f"second_factor.imap.{item.name} = {getattr(imap, item.name)!r}  # {source}")
+    typer.echo(f"# IMAP password: in the keyring, service {IMAP_SERVICE!r}, username {imap.user!r}")
 
 
 # --- entry point ---------------------------------------------------------------------------

@@ -36,6 +36,8 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "mail": (dict, None),
     # Words the bot looks for on the portal, before the documented ones; see parse_texts.
     "texts": (dict, None),
+    # [second_factor.imap]; checked and converted by _check_second_factor.
+    "second_factor": (dict, None),
 }
 PISTE_ENVS = ("production", "sandbox")
 _ENV_KEYS = {
@@ -70,6 +72,7 @@ class Settings:
     post_reset_timeout: float = 120.0
     mail: MailSettings | None = None
     texts: Texts = DEFAULT_TEXTS
+    imap: ImapSettings | None = None  # [second_factor.imap]: the e-mailed code, unattended
     piste_env: str = "production"
     piste_api_url: str | None = None
     piste_oauth_url: str | None = None
@@ -107,6 +110,7 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     _check_handover_keys(path, data)
     if "texts" in data:
         data["texts"] = parse_texts(path, data["texts"])
+    _check_second_factor(path, data)
     return data
 
 
@@ -127,6 +131,8 @@ def build_settings(**options: Any) -> Settings:
         if key == "allow_hosts":
             value = [*values.get("allow_hosts", []), *value]
         values[key], sources[key] = value, "option"
+    values["imap"] = values.pop("second_factor")
+    sources["imap"] = sources.pop("second_factor")
     values["allow_hosts"] = tuple(values.get("allow_hosts") or ())
     values["texts"] = values.get("texts") or DEFAULT_TEXTS
     values["structures"] = tuple(str(siret) for siret in values.get("structures") or ())
@@ -302,3 +308,86 @@ def _check_handover_keys(path: Path, data: dict[str, Any]) -> None:
         data["post_reset_command"] = parse_command(
             data["post_reset_command"], f"config file {path}"
         )
+
+
+# Second factor: [second_factor.imap], the mailbox the portal sends its codes to ------------
+
+# key: (type, default). The IMAP password is never here: it is in the keyring (chorus-bot/imap).
+_SECOND_FACTOR_KEYS: dict[str, tuple[type, Any]] = {"imap": (dict, None)}
+_IMAP_KEYS: dict[str, tuple[type, Any]] = {
+    "host": (str, None),
+    "port": (int, None),
+    "tls": (str, "ssl"),
+    "user": (str, None),
+    "folder": (str, "INBOX"),
+    "sender": (str, None),
+    "subject": (str, None),
+    "timeout": (float, 120.0),
+    "cafile": (str, None),
+}
+IMAP_TLS_MODES = ("ssl", "starttls", "none")
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The manager's mailbox, read for the code the portal e-mails (unattended runs)."""
+
+    host: str
+    user: str
+    sender: str  # glob on the From address, e.g. "*@chorus-pro.gouv.fr"
+    port: int = 993
+    tls: str = "ssl"  # ssl (993), starttls (143), none (loopback only)
+    folder: str = "INBOX"
+    subject: str | None = None  # glob on the Subject, optional
+    timeout: float = 120.0  # seconds to wait for the mail
+    cafile: str | None = None  # a private CA for the server's certificate
+    given: frozenset[str] = frozenset()  # the keys the file set, for `config show`
+
+    @property
+    def mailbox(self) -> str:
+        """Names the mailbox in messages: user, server and folder, never a secret."""
+        return f"{self.user} on {self.host}:{self.port} ({self.folder})"
+
+
+def parse_imap(path: Path, table: dict[str, Any]) -> ImapSettings:
+    section = "second_factor.imap"
+    _check_table(path, table, _IMAP_KEYS, section=section)
+    values = {key: table.get(key, default) for key, (_, default) in _IMAP_KEYS.items()}
+    for required in ("host", "user", "sender"):
+        if not values[required]:
+            raise ConfigError(
+                f"config file {path}: [{section}] needs {required}",
+                hint='set host, user and sender (a pattern such as "*@chorus-pro.gouv.fr"), '
+                f"or remove the [{section}] table",
+            )
+    if values["tls"] not in IMAP_TLS_MODES:
+        raise ConfigError(
+            f"config file {path}: {section}.tls must be one of {', '.join(IMAP_TLS_MODES)}, "
+            f"not {values['tls']!r}",
+            hint="ssl for port 993, starttls for 143",
+        )
+    if values["tls"] == "none" and values["host"] not in _LOOPBACK_HOSTS:
+        # The password would cross the network in clear, like a portal over plain http.
+        raise ConfigError(
+            f'config file {path}: {section}.tls = "none" is allowed only on loopback, '
+            f"not on {values['host']}",
+            hint='use tls = "ssl" (port 993) or "starttls" (port 143)',
+        )
+    if values["timeout"] <= 0:
+        raise ConfigError(
+            f"config file {path}: {section}.timeout must be a positive number of seconds",
+            hint="e.g. timeout = 120",
+        )
+    if values["port"] is None:
+        values["port"] = 993 if values["tls"] == "ssl" else 143
+    return ImapSettings(**{**values, "timeout": float(values["timeout"])}, given=frozenset(table))
+
+
+def _check_second_factor(path: Path, data: dict[str, Any]) -> None:
+    """Converts in place: `second_factor` becomes the ImapSettings (or None)."""
+    if "second_factor" not in data:
+        return
+    table = data["second_factor"]
+    _check_table(path, table, _SECOND_FACTOR_KEYS, section="second_factor")
+    data["second_factor"] = parse_imap(path, table["imap"]) if "imap" in table else None

@@ -6,6 +6,8 @@
 - PISTE application: service `chorus-bot/piste`, username = OAuth client id,
   password = client secret (to verify technical passwords against the Chorus Pro API).
 - SMTP relay (hand-over e-mail): service `chorus-bot/smtp`, username = `[mail] user`.
+- the manager's mailbox (e-mailed second-factor code): service `chorus-bot/imap`,
+  username = `[second_factor.imap] user`.
 
 Each service holds one entry, so `keyring.get_credential(service, None)` finds it.
 keyring's own configuration (PYTHON_KEYRING_BACKEND, keyringrc.cfg) chooses the backend.
@@ -44,6 +46,7 @@ PROBE_SERVICE = "chorus-bot/probe"
 TOTP_SERVICE = "chorus-bot/totp"
 PISTE_SERVICE = "chorus-bot/piste"
 SMTP_SERVICE = "chorus-bot/smtp"
+IMAP_SERVICE = "chorus-bot/imap"
 
 
 def technical_service(siret: str) -> str:
@@ -226,3 +229,24 @@ def get_smtp_password(user: str) -> str | None:
 
 def set_smtp_password(user: str, password: str) -> None:
     _replace(SMTP_SERVICE, user, password)
+
+
+# IMAP mailbox where the portal sends its e-mailed codes -----------------------------------
+
+
+def get_imap_password(user: str) -> str | None:
+    """The password of the `[second_factor.imap] user`; another user's entry does not count."""
+    stored = _get(IMAP_SERVICE)
+    return stored.password if stored is not None and stored.login == user else None
+
+
+def get_imap_entry() -> StoredSecret | None:
+    return _get(IMAP_SERVICE)
+
+
+def set_imap_password(user: str, password: str) -> None:
+    _replace(IMAP_SERVICE, user, password)
+
+
+def delete_imap_password() -> bool:
+    return _delete(IMAP_SERVICE)

@@ -54,11 +54,23 @@ class NewPassword:
 
 @dataclass(frozen=True)
 class ManagerLogin:
-    """The Gestionnaire principal's portal account. The code source is asked only if needed."""
+    """The Gestionnaire principal's portal account. The code sources are asked only if needed.
+
+    - `one_time_code()`: a code from the authenticator (TOTP) secret, else typed on a terminal.
+    - `has_totp_secret()`: whether a TOTP secret is stored for this account, for a page that
+      lets the user choose the factor (choose the authenticator application when True).
+    - `expect_email_code()`: for the code the portal e-mails. Call it right BEFORE the action
+      that makes the portal send the mail; it returns the function to call AFTER that action,
+      which returns the code (read from the mailbox, or typed on a terminal). Only mail that
+      arrives after the first call is used, so a code from an earlier login never is. Either
+      call may raise (nothing configured, mailbox unreachable, no mail in time).
+    """
 
     identifiant: str
     password: str
     one_time_code: Callable[[], str] | None = None
+    has_totp_secret: Callable[[], bool] | None = None
+    expect_email_code: Callable[[], Callable[[], str]] | None = None
 
     def __repr__(self) -> str:
         return f"ManagerLogin(identifiant={self.identifiant!r}, password='***')"

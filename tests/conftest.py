@@ -18,6 +18,7 @@ import pytest
 
 from bot.browser import CHROMIUM_ARGS, find_browser
 from fixtures.mock_portal import MockPortal, PortalOptions
+from tests.mailserver import mail_server, make_mail_server  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = "claire.martin"

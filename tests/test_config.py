@@ -20,6 +20,13 @@ sender = "chorus-bot@collectivite.example.fr"
 recipients = ["dsi@collectivite.example.fr"]
 """
 
+IMAP = """
+[second_factor.imap]
+host = "imap.collectivite.example.fr"
+user = "claire.martin@collectivite.example.fr"
+sender = "*@chorus-pro.gouv.fr"
+"""
+
 
 @pytest.fixture
 def offline_cli(tmp_path: Path) -> Cli:
@@ -123,6 +130,19 @@ BAD_FILES = [
     pytest.param("post_reset_command = 3\n", "must be a list of strings", id="command-int"),
     pytest.param("post_reset_command = 'push \"unclosed'\n", "cannot be split", id="cmd-quote"),
     pytest.param("post_reset_timeout = 0\n", "post_reset_timeout must be a positive", id="t0"),
+    pytest.param(
+        "[second_factor]\nmethod = 'imap'\n", "[second_factor] has unknown key", id="2fa-key"
+    ),
+    pytest.param(
+        IMAP.replace('sender = "*@chorus-pro.gouv.fr"\n', ""),
+        "[second_factor.imap] needs sender",
+        id="imap-no-sender",
+    ),
+    pytest.param(IMAP + "password = 'x'\n", "unknown key(s): password", id="imap-password"),
+    pytest.param(IMAP + "tls = 'tls'\n", "tls must be one of ssl, starttls, none", id="imap-tls"),
+    pytest.param(IMAP + "tls = 'none'\n", 'tls = "none" is allowed only on loopback', id="clear"),
+    pytest.param(IMAP + "timeout = 0\n", "imap.timeout must be a positive", id="imap-t0"),
+    pytest.param(IMAP + "port = '993'\n", "imap.port must be an integer", id="imap-port"),
 ]
 
 
@@ -190,3 +210,43 @@ def test_bad_texts_are_refused_naming_the_key(offline_cli, table, named):
     result = offline_cli("check", "--structure", "25900096600020")
     assert result.returncode == 2, result.output
     assert named in result.last_error_line()
+
+
+def test_imap_table_defaults_and_ports(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("CHORUS_BOT_CONFIG", str(config))
+    config.write_text(IMAP, encoding="utf-8")
+    imap = build_settings().imap
+    assert imap is not None
+    assert (imap.port, imap.tls, imap.folder, imap.subject, imap.timeout) == (
+        993,
+        "ssl",
+        "INBOX",
+        None,
+        120.0,
+    )
+    config.write_text(IMAP + 'tls = "starttls"\ntimeout = 45\n', encoding="utf-8")
+    imap = build_settings().imap
+    assert imap is not None and (imap.port, imap.timeout) == (143, 45.0)
+    config.write_text(IMAP.replace("imap.collectivite.example.fr", "127.0.0.1") + 'tls = "none"\n')
+    imap = build_settings().imap
+    assert imap is not None and (imap.tls, imap.port) == ("none", 143)
+    config.write_text("timeout = 10\n", encoding="utf-8")
+    assert build_settings().imap is None
+
+
+def test_config_show_lists_the_imap_table_and_where_its_password_is(offline_cli):
+    offline_cli.config_file.write_text(IMAP + "timeout = 60\n", encoding="utf-8")
+
+    result = offline_cli("config", "show")
+
+    assert result.returncode == 0, result.output
+    shown = _show_lines(result)
+    assert shown["second_factor.imap.host"] == "'imap.collectivite.example.fr'  # file"
+    assert shown["second_factor.imap.port"] == "993  # default"
+    assert shown["second_factor.imap.timeout"] == "60.0  # file"
+    assert shown["second_factor.imap.sender"] == "'*@chorus-pro.gouv.fr'  # file"
+    assert (
+        "# IMAP password: in the keyring, service 'chorus-bot/imap', "
+        "username 'claire.martin@collectivite.example.fr'" in result.stdout
+    )
