@@ -133,7 +133,8 @@ def test_seed_structures_match_the_brief(portal: MockPortal) -> None:
     recs = portal.state.structures
     assert len(recs) == 14
     assert all(siret_mod.is_valid(r.siret) for r in portal.state.all_structures)
-    assert len({r.siret for r in portal.state.all_structures}) == 15
+    # 14 for claire, 3 for paul (two of them without a technical user)
+    assert len({r.siret for r in portal.state.all_structures}) == 17
     assert recs[0].siret == SIAGEP and recs[0].tech_login == "TECH_025900096600020@cpp2017"
     now = datetime.now(PARIS)
     days = [(r.expiry - now).total_seconds() / 86400 for r in recs]
@@ -160,7 +161,7 @@ def test_accounts(portal: MockPortal) -> None:
     assert claire.password == CLAIRE[1]
     assert claire.totp_secret and pyotp.TOTP(claire.totp_secret).now()
     assert len(claire.sirets) == 14
-    assert len(portal.state.account("paul.durand").sirets) == 1
+    assert len(portal.state.account("paul.durand").sirets) == 3
 
 
 def test_password_generator_policy() -> None:
@@ -281,7 +282,7 @@ def test_session_expiry_redirects_to_login() -> None:
 def test_sessions_are_per_account(portal: MockPortal) -> None:
     paul = logged_in(portal, PAUL)
     page = paul.get("/cpp/gestionnaire?taille=50")
-    assert "(1 ligne(s))" in text_of(page.text)
+    assert "(3 ligne(s))" in text_of(page.text)
     assert "60161055300088" in page.text and SIAGEP not in page.text
     assert paul.get(structure_url(portal, SIAGEP)).status_code == 404
     claire = logged_in(portal)
@@ -883,7 +884,7 @@ def test_extra_structures() -> None:
         last = c.get("/cpp/gestionnaire?taille=5&page=43")
         assert rows_of(last.text) == [r.siret for r in recs[210:214]]
         assert "Page 43 / 43 (214 ligne(s))" in text_of(last.text)
-        assert len(portal.state.account("paul.durand").sirets) == 1
+        assert len(portal.state.account("paul.durand").sirets) == 3
 
 
 # ----- standalone ---------------------------------------------------------------------
