@@ -1,6 +1,6 @@
 """Tests of the mock portal itself, over real HTTP.
 
-If the mock drifts from PORTAL.md, every bot test built on it becomes meaningless, so the
+If the mock drifts from docs/portal.md, every bot test built on it becomes meaningless, so the
 visible texts, the state changes and each fault are checked here.
 """
 

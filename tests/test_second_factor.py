@@ -1,4 +1,4 @@
-"""The portal's second factor (PORTAL.md step 2): a TOTP code from the keyring, a code typed on
+"""The portal's second factor (docs/portal.md step 2): a TOTP code from the keyring, a code typed on
 a terminal, or a clear exit 2. The CLI in a subprocess, real Chromium, the mock portal checking
 real TOTP codes, the real Secret Service keyring."""
 
