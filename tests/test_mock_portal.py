@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
+from playwright.sync_api import Locator, Page
 from stdnum.fr import siret as siret_mod
 
 from fixtures.mock_portal import Fault, MockPortal, PortalOptions
@@ -266,10 +268,13 @@ def test_authenticated_pages_require_the_session(portal: MockPortal, path: str) 
 
 
 def test_session_expiry_redirects_to_login() -> None:
-    with running(session_ttl=0.3) as portal:
+    with running(session_ttl=60) as portal:
         c = logged_in(portal)
         assert c.get("/cpp/gestionnaire").status_code == 200
-        time.sleep(0.5)
+        # Age the session instead of sleeping: a loaded machine made a 0.3 s TTL flaky.
+        with portal.state.lock:
+            for sess in portal.state._sessions.values():
+                sess.last_seen -= 61
         r = c.get("/cpp/gestionnaire", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith(LOGIN_PAGE)
     with running() as portal:
@@ -926,3 +931,794 @@ def test_standalone_server_starts_answers_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ----- markup skins: the DOM as a tree ------------------------------------------------
+
+VOID_TAGS = {"input", "br", "meta", "img", "hr", "link", "col", "area", "base", "source"}
+SEPARATE_TAGS = {"td", "th", "tr", "div", "p", "li", "br", "button", "option", "h1", "h2", "h3"}
+
+
+@dataclass(eq=False)
+class Node:
+    tag: str
+    attrs: dict[str, str]
+    parent: Node | None = None
+    children: list[Node | str] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Node]:
+        yield self
+        for child in self.children:
+            if isinstance(child, Node):
+                yield from child.walk()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        """Descendants (not self) with this tag and these exact attribute values."""
+        return [
+            n
+            for n in self.walk()
+            if n is not self
+            and (tag is None or n.tag == tag)
+            and all(n.attrs.get(k.rstrip("_")) == v for k, v in attrs.items())
+        ]
+
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+    def with_class(self, name: str) -> list[Node]:
+        return [n for n in self.walk() if n is not self and name in n.classes()]
+
+    def raw_text(self) -> str:
+        inner = "".join(c if isinstance(c, str) else c.raw_text() for c in self.children)
+        # Cells, blocks and buttons are apart on screen, as in the browser's innerText.
+        return f" {inner} " if self.tag in SEPARATE_TAGS else inner
+
+    def text(self) -> str:
+        """What a person reads: any space is a space, ’ is an apostrophe."""
+        return person(self.raw_text())
+
+    def ancestors(self) -> Iterator[Node]:
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+
+class _Tree(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()  # convert_charrefs: &nbsp; arrives as U+00A0, as in a browser
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {k: v or "" for k, v in attrs}, parent=self.stack[-1])
+        self.stack[-1].children.append(node)
+        if tag not in VOID_TAGS:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(
+            Node(tag, {k: v or "" for k, v in attrs}, parent=self.stack[-1])
+        )
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if self.stack[-1].tag not in ("script", "style"):
+            self.stack[-1].children.append(data)
+
+
+def dom(markup: str) -> Node:
+    tree = _Tree()
+    tree.feed(markup)
+    return tree.root
+
+
+def person(text: str) -> str:
+    text = text.replace("\u2019", "'")
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text).strip()
+
+
+def header_texts(table: Node) -> list[str]:
+    return [th.text() for th in table.find_all("th")]
+
+
+def structures_grid(root: Node) -> Node:
+    """The one table whose own header row has every column of `Mes structures`."""
+    found = [
+        t
+        for t in root.find_all("table")
+        if {"Raison sociale", "Date de création", "Type", "Statut"} <= set(header_texts(t))
+        and not t.find_all("table")
+    ]
+    assert len(found) == 1, [header_texts(t) for t in found]
+    return found[0]
+
+
+def structures_pager(root: Node) -> Node:
+    """The paginator of the DataTable (div.ui-datatable) that holds `Mes structures`."""
+    table = next(a for a in structures_grid(root).ancestors() if "ui-datatable" in a.classes())
+    (pager,) = table.with_class("ui-paginator")
+    return pager
+
+
+def view_state(markup: str) -> str:
+    inputs = dom(markup).find_all("input", name="javax.faces.ViewState", type="hidden")
+    assert len(inputs) == 1
+    return inputs[0].attrs["value"]
+
+
+def jsf_open(c: httpx.Client, list_markup: str, siret: str) -> httpx.Response:
+    """Click a row's icon button the way the browser would: POST the form with its name."""
+    root = dom(list_markup)
+    row = next(r for r in structures_grid(root).find_all("tr") if siret in r.text())
+    (button,) = row.find_all("button")
+    form = next(a for a in button.ancestors() if a.tag == "form")
+    data = {i.attrs["name"]: i.attrs["value"] for i in form.find_all("input", type="hidden")}
+    data[button.attrs["name"]] = ""
+    return c.post(form.attrs["action"], data=data, follow_redirects=False)
+
+
+def jsf_reset(
+    c: httpx.Client, portal: MockPortal, siret: str = SIAGEP, label: str = RESET_BUTTON
+) -> httpx.Response:
+    """Click the reset button of a jsf2017 structure page (a POST-back, confirmed)."""
+    page = c.get(structure_url(portal, siret)).text
+    root = dom(page)
+    (button,) = [b for b in root.find_all("button") if label in b.text()]
+    form = next(a for a in button.ancestors() if a.tag == "form")
+    data = {i.attrs["name"]: i.attrs["value"] for i in form.find_all("input", type="hidden")}
+    data[button.attrs["name"]] = ""
+    return c.post(form.attrs["action"], data=data, follow_redirects=False)
+
+
+@pytest.fixture
+def jsf_portal() -> Iterator[MockPortal]:
+    with running(skin="jsf2017") as p:
+        yield p
+
+
+def jsf_pages(portal: MockPortal) -> dict[str, str]:
+    """Every page of the documented path, rendered by the jsf2017 skin (second factor on)."""
+    c = client(portal)
+    out = {"login": c.get(LOGIN_PAGE).text}
+    r = login(c)
+    out["second_factor"] = r.text
+    secret = portal.state.account("claire.martin").totp_secret or ""
+    out["applications"] = c.post(
+        "/portail/codeVerification.pl", data={"code": pyotp.TOTP(secret).now()}
+    ).text
+    out["chorus_home"] = c.get("/cpp/accueil").text
+    out["gestionnaire"] = c.get("/cpp/gestionnaire").text
+    out["structure"] = c.get(structure_url(portal, SIAGEP)).text
+    out["result"] = c.get(jsf_reset(c, portal).headers["location"]).text
+    return out
+
+
+# ----- jsf2017 skin over HTTP ---------------------------------------------------------
+
+
+def test_jsf_every_page_is_laid_out_with_nested_tables_and_french_typography() -> None:
+    with running(skin="jsf2017", totp_for={"claire.martin"}) as portal:
+        pages = jsf_pages(portal)
+    expected = {
+        "login": ["Identifiant :", "Mot de passe :", "ALERTE ESCROQUERIE :", LOGIN_HINT_TEXT],
+        "second_factor": ["Code de vérification", "Valider"],
+        "applications": ["Liste des applications disponibles pour Mme Claire MARTIN"],
+        "chorus_home": ["Accueil connecté", "Fil d'événements", "Actualités"],
+        "gestionnaire": ["Activités du gestionnaire", "Mes structures", "lignes par page"],
+        "structure": [
+            "Utilisateurs rattachés à la structure",
+            "Gestionnaire Principal : Claire MARTIN",
+            "Expiration du mot de passe de l'utilisateur technique :",
+            RESET_BUTTON,
+        ],
+        "result": ["Réinitialisation du mot de passe", "Nouveau mot de passe :"],
+    }
+    for name, markup in pages.items():
+        root = dom(markup)
+        assert 'role="presentation"' not in markup, name
+        nested = [t for t in root.find_all("table") if any(a.tag == "table" for a in t.ancestors())]
+        assert nested, f"{name}: no table inside a table"
+        assert not root.find_all("label"), f"{name}: a <label> element"
+        text = root.text()
+        for words in expected[name]:
+            assert words in text, (name, words)
+        # Typographic apostrophes and no-break spaces, never a plain space before a colon.
+        raw = root.raw_text()
+        assert "\u2019" in raw or "'" not in person(raw), name
+        assert ":" not in raw or re.search(r"[\u00a0\u202f]:", raw), name
+        assert not re.search(r"\w :", raw.replace("\n", " ")), (name, re.findall(r".{20}\w :", raw))
+
+
+LOGIN_HINT_TEXT = (
+    "Saisir la partie gauche (avant l'@) de l'adresse mél ou l'identifiant \"-xt\" "
+    "pour les utilisateurs externes"
+)
+
+
+def test_jsf_login_labels_sit_in_the_cell_before_their_field(jsf_portal: MockPortal) -> None:
+    markup = client(jsf_portal).get(LOGIN_PAGE).text
+    root = dom(markup)
+    naming = {"for", "aria-label", "aria-labelledby", "placeholder", "title"}
+    assert not [n.attrs for n in root.walk() if naming & set(n.attrs)]
+    assert not root.find_all("label")
+    for words, kind in (("Identifiant :", "text"), ("Mot de passe :", "password")):
+        (row,) = [
+            tr
+            for tr in root.find_all("tr")
+            if len(tr.find_all("td")) == 2 and tr.find_all("td")[0].text() == words
+        ]
+        (box,) = row.find_all("td")[1].find_all("input")
+        assert box.attrs["type"] == kind
+    (submit,) = root.find_all("input", type="submit")
+    assert submit.attrs["value"] == "Connexion"
+    c = client(jsf_portal)
+    assert "Liste des applications" in login(c).text  # the same form fields work
+
+
+def test_jsf_structures_grid_sits_in_layout_tables_beside_other_grids(
+    jsf_portal: MockPortal,
+) -> None:
+    markup = logged_in(jsf_portal).get("/cpp/gestionnaire").text
+    root = dom(markup)
+    grid = structures_grid(root)
+    assert grid.attrs.get("role") == "grid"
+    assert "ui-datatable" in grid.parent.parent.classes()  # type: ignore[union-attr]
+    heads = grid.find_all("th")
+    assert heads and all(th.attrs.get("role") == "columnheader" for th in heads)
+    assert grid.find_all("span", class_="ui-column-title")[0].text() == "Identifiant structure"
+    body_rows = [tr for tr in grid.find_all("tr") if tr.find_all("td")]
+    assert len(body_rows) == 5 and all(tr.attrs.get("role") == "row" for tr in body_rows)
+    assert all(td.attrs.get("role") == "gridcell" for tr in body_rows for td in tr.find_all("td"))
+    # Its ancestors: a PrimeFaces panelGrid (a grid too), then plain layout tables.
+    outer = [a for a in grid.ancestors() if a.tag == "table"]
+    assert [a.attrs.get("role") for a in outer] == ["grid", None, None]
+    # "The first table containing `Identifiant structure`" is the outer layout table.
+    first = next(t for t in root.find_all("table") if "Identifiant structure" in t.text())
+    assert first is outer[-1] and first is not grid
+    # The panelGrid also holds other data tables with their own header rows and rows, one of
+    # them with a column of the same name and SIRETs in its rows.
+    others = [
+        t
+        for t in outer[0].find_all("table", role="grid")
+        if t is not grid and t.find_all("th") and not t.find_all("table")
+    ]
+    demandes = [t for t in others if "Identifiant structure" in header_texts(t)]
+    assert len(demandes) == 1 and SIAGEP in demandes[0].text()
+    assert any(header_texts(t) == ["Tâche", "Échéance"] for t in others)
+    assert "Demandes de rattachement à valider" in root.text()
+
+
+def test_jsf_open_button_is_an_icon_only_post_back(jsf_portal: MockPortal) -> None:
+    c = logged_in(jsf_portal)
+    markup = c.get("/cpp/gestionnaire?page=3").text
+    root = dom(markup)
+    grid = structures_grid(root)
+    buttons = grid.find_all("button")
+    assert len(buttons) == 4
+    for button in buttons:
+        assert "ui-button-icon-only" in button.classes()
+        assert button.attrs["title"] == "Consulter la structure"
+        assert button.text() == "ui-button"  # what Playwright names it (docs/perception.md)
+        assert "aria-label" not in button.attrs
+        form = next(a for a in button.ancestors() if a.tag == "form")
+        assert form.attrs["method"] == "post"
+    assert "/cpp/structure/" not in markup  # no GET address of a structure on the list
+    assert view_state(markup)
+    opened = jsf_open(c, markup, PAGE3)
+    assert opened.status_code == 303
+    assert "Transports Fauvel et Fils" in c.get(opened.headers["location"]).text
+
+
+PAGE3 = "93319084500067"
+
+
+def test_jsf_post_back_needs_the_view_state_it_rendered(jsf_portal: MockPortal) -> None:
+    c = logged_in(jsf_portal)
+    markup = c.get("/cpp/gestionnaire").text
+    good = view_state(markup)
+    button = "formGestionnaire:tableStructures:0:btnConsulter"
+    structure_state = view_state(c.get(structure_url(jsf_portal, SIAGEP)).text)
+    for state in (None, "-1:-1", structure_state):
+        data = {"formGestionnaire": "formGestionnaire", button: ""}
+        if state is not None:
+            data["javax.faces.ViewState"] = state
+        r = c.post("/cpp/gestionnaire", data=data, follow_redirects=False)
+        assert r.status_code == 403, state
+    # Another session's view state is unknown here too.
+    other = logged_in(jsf_portal)
+    r = other.post(
+        "/cpp/gestionnaire",
+        data={"javax.faces.ViewState": good, button: ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    r = c.post(
+        "/cpp/gestionnaire",
+        data={"javax.faces.ViewState": good, button: ""},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == structure_url(jsf_portal, SIAGEP)
+
+
+def test_jsf_reset_is_a_post_back_refused_without_its_view_state(jsf_portal: MockPortal) -> None:
+    c = logged_in(jsf_portal)
+    rec = jsf_portal.state.structure(SIAGEP)
+    old = (rec.tech_password, rec.expiry)
+    url = structure_url(jsf_portal, SIAGEP)
+    page = c.get(url).text
+    root = dom(page)
+    (button,) = [b for b in root.find_all("button") if RESET_BUTTON in b.text()]
+    assert {"ui-button", "ui-button-text-icon-left"} <= button.classes()
+    assert button.find_all("span", class_="ui-button-icon-left ui-icon ui-c fa fa-refresh")
+    assert "jeton" not in page
+    other_view = view_state(c.get(structure_url(jsf_portal, PAGE3)).text)
+    for state in (None, "-1:-1", other_view, view_state(c.get("/cpp/gestionnaire").text)):
+        data = {button.attrs["name"]: ""}
+        if state:
+            data["javax.faces.ViewState"] = state
+        assert c.post(url, data=data, follow_redirects=False).status_code == 403
+    assert (rec.tech_password, rec.expiry, rec.reset_count) == (*old, 0)
+    before = datetime.now(PARIS)
+    r = jsf_reset(c, jsf_portal)
+    assert r.status_code == 303 and rec.reset_count == 1
+    assert_expiry_moved(rec.expiry, before)  # type: ignore[arg-type]
+    result = dom(c.get(r.headers["location"]).text)
+    (row,) = [tr for tr in result.find_all("tr") if tr.text().startswith("Nouveau mot de passe")]
+    assert row.find_all("td")[1].text() == rec.tech_password
+
+
+def test_jsf_pager_controls_are_spans_without_role(jsf_portal: MockPortal) -> None:
+    c = logged_in(jsf_portal)
+    pages = [dom(c.get(f"/cpp/gestionnaire?page={n}").text) for n in (1, 2, 3)]
+    for n, root in enumerate(pages, start=1):
+        pager = structures_pager(root)
+        controls = [s for s in pager.find_all("span") if s.classes() & PAGER_CLASSES]
+        assert controls and all(s.tag == "span" and "role" not in s.attrs for s in controls)
+        assert "role" not in str([s.attrs for s in pager.with_class("ui-paginator-page")])
+        (current,) = pager.with_class("ui-state-active")
+        assert current.text() == str(n)
+        assert [s.text() for s in pager.with_class("ui-paginator-page")] == ["1", "2", "3"]
+        report = f"{5 * n - 4} - {min(5 * n, 14)} sur 14"
+        assert pager.with_class("ui-paginator-current")[0].text() == report
+        assert "lignes par page" in pager.text() and pager.find_all("select")
+        assert not pager.find_all("a") and not pager.find_all("button")
+    first_page = structures_pager(pages[0])
+    (nxt,) = first_page.with_class("ui-paginator-next")
+    assert nxt.text() == "›" and nxt.attrs["aria-label"] == "Page suivante"
+    assert nxt.attrs["tabindex"] == "0" and "CPP.page(2)" in nxt.attrs["onclick"]
+    (prev,) = first_page.with_class("ui-paginator-prev")
+    assert "ui-state-disabled" in prev.classes()
+    assert "tabindex" not in prev.attrs and "onclick" not in prev.attrs
+    assert prev.attrs["title"] == "Page précédente" and "aria-label" not in prev.attrs
+    (last_next,) = structures_pager(pages[2]).with_class("ui-paginator-next")
+    assert "ui-state-disabled" in last_next.classes() and "tabindex" not in last_next.attrs
+    (middle_prev,) = structures_pager(pages[1]).with_class("ui-paginator-prev")
+    assert "CPP.page(1)" in middle_prev.attrs["onclick"] and middle_prev.text() == "‹"
+
+
+PAGER_CLASSES = {
+    "ui-paginator-first",
+    "ui-paginator-prev",
+    "ui-paginator-next",
+    "ui-paginator-last",
+}
+
+
+def test_jsf_menus_and_links_are_script_anchors(jsf_portal: MockPortal) -> None:
+    c = logged_in(jsf_portal)
+    apps = dom(c.get("/portail/applications.pl").text)
+    (chorus,) = [a for a in apps.find_all("a") if a.text() == "Chorus Pro"]
+    assert chorus.attrs["href"] == "#" and "/cpp/accueil" in chorus.attrs["onclick"]
+    home = dom(c.get("/cpp/accueil").text)
+    (item,) = [a for a in home.find_all("a") if a.text() == "Activités du gestionnaire"]
+    assert item.attrs["href"] == "#" and "ui-menuitem-link" in item.classes()
+    assert item.find_all("span", class_="ui-menuitem-text")
+    assert item.parent.attrs.get("role") == "menuitem"  # type: ignore[union-attr]
+    assert "/cpp/gestionnaire" in item.attrs["onclick"]
+    with running(skin="jsf2017", chorus_tab="new") as portal:
+        page = dom(logged_in(portal).get("/portail/applications.pl").text)
+        (chorus,) = [a for a in page.find_all("a") if a.text() == "Chorus Pro"]
+        assert "window.open(" in chorus.attrs["onclick"]
+
+
+def test_jsf_technical_lines_are_cell_pairs(jsf_portal: MockPortal) -> None:
+    rec = jsf_portal.state.structure(SIAGEP)
+    root = dom(logged_in(jsf_portal).get(structure_url(jsf_portal, SIAGEP)).text)
+    pairs = {
+        tr.find_all("td")[0].text(): tr.find_all("td")[1].text()
+        for tr in root.find_all("tr")
+        if len(tr.find_all("td")) == 2
+    }
+    assert pairs["Utilisateur technique :"] == "TECH_025900096600020@cpp2017 (ACTIF)"
+    expiry = rec.expiry.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")  # type: ignore[union-attr]
+    assert pairs["Expiration du mot de passe de l'utilisateur technique :"] == expiry
+    assert pairs["Gestionnaire Principal :"] == "Claire MARTIN"
+    raw = root.raw_text()
+    assert "Expiration du mot de passe de l\u2019utilisateur technique\u00a0:" in raw
+    assert "Utilisateur technique\u202f:" in raw
+    assert "(2 ligne(s))" in root.text()
+
+
+@pytest.mark.parametrize("label", ["Confirmer", "Oui"])
+def test_jsf_confirm_dialog_is_a_primefaces_confirm_dialog(label: str) -> None:
+    with running(skin="jsf2017", confirm="inpage", confirm_label=label) as portal:
+        page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+    root = dom(page)
+    (dlg,) = root.with_class("ui-confirm-dialog")
+    assert "ui-dialog" in dlg.classes() and "display:none" in dlg.attrs["style"]
+    assert not any(k == "role" or k.startswith("aria-") for k in dlg.attrs)  # added on show
+    (title,) = dlg.with_class("ui-dialog-title")
+    assert title.text() == "Confirmation" and "id" not in title.attrs
+    assert CONFIRM_QUESTION in dlg.text()
+    assert [b.text() for b in dlg.find_all("button")] == [
+        label,
+        "Non" if label == "Oui" else "Annuler",
+    ]
+    assert 'role="dialog"' not in page and "confirm(" not in page.replace("CPP.confirm(", "")
+
+
+def test_jsf_browser_confirm_and_no_confirm() -> None:
+    with running(skin="jsf2017", confirm="browser") as portal:
+        page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+        (button,) = [b for b in dom(page).find_all("button") if RESET_BUTTON in b.text()]
+        assert button.attrs["onclick"].startswith("if(!confirm('Confirmez-vous")
+        assert "ui-confirm-dialog" not in page
+    with running(skin="jsf2017", confirm="none") as portal:
+        page = logged_in(portal).get(structure_url(portal, SIAGEP)).text
+        assert "confirm(" not in page and "ui-confirm-dialog" not in page
+
+
+def test_jsf_result_variants() -> None:
+    with running(skin="jsf2017", password_display="field", result_view="dialog") as portal:
+        c = logged_in(portal)
+        r = jsf_reset(c, portal)
+        assert r.headers["location"].startswith(structure_url(portal, SIAGEP) + "?")
+        page = c.get(r.headers["location"]).text
+        root = dom(page)
+        pw = portal.state.structure(SIAGEP).tech_password
+        (dlg,) = [d for d in root.with_class("ui-dialog") if "Nouveau mot de passe" in d.text()]
+        assert "role" not in dlg.attrs and "CPP.show('dlgResultat')" in page  # shown by script
+        (row,) = [tr for tr in dlg.find_all("tr") if tr.text().startswith("Nouveau mot de passe")]
+        assert row.find_all("td")[0].text() == "Nouveau mot de passe"
+        (field_,) = row.find_all("input")
+        assert field_.attrs["readonly"] == "readonly" and field_.attrs["value"] == pw
+        assert "Fermer" in dlg.text() and "Exporter les informations de connexion" in dlg.text()
+        assert pw not in c.get(r.headers["location"]).text  # shown once
+
+
+# ----- both skins: structures without a technical user, drift and failure options ------
+
+SKINS_BOTH = ["modern", "jsf2017"]
+NO_TECH = "31852476600157"
+
+
+@pytest.mark.parametrize("skin", SKINS_BOTH)
+def test_structure_without_technical_user(skin: str) -> None:
+    with running(skin=skin) as portal:
+        rec = portal.state.structure(NO_TECH)
+        assert rec.owner == "paul.durand" and not rec.has_technical_user
+        assert rec.tech_login is None and rec.tech_password is None and rec.expiry is None
+        c = logged_in(portal, PAUL)
+        listing = text_of(c.get("/cpp/gestionnaire").text)
+        assert NO_TECH in listing and "20147893000153" in listing
+        page = c.get(structure_url(portal, NO_TECH)).text
+        text = person(text_of(page))
+        assert "Utilisateurs rattachés à la structure" in text
+        assert "Gestionnaire Principal : Paul DURAND" in text and "ODILE" not in text
+        assert "MERCIER" in text and "(2 ligne(s))" in text
+        assert "Utilisateur technique" not in text and "Expiration" not in text
+        assert RESET_BUTTON not in text
+        # The page is complete: the same blocks as a structure with a technical user.
+        assert "Rattacher un utilisateur" in text and "Informations générales" in text
+        # A forged reset changes nothing.
+        with_tech = c.get(structure_url(portal, "60161055300088")).text
+        if skin == "modern":
+            r = c.post(
+                structure_url(portal, NO_TECH) + "/reinitialiser", data={"jeton": csrf(with_tech)}
+            )
+        else:
+            r = c.post(
+                structure_url(portal, NO_TECH),
+                data={
+                    "javax.faces.ViewState": view_state(page),
+                    "formStructure:btnReinitialiser": "",
+                },
+            )
+        assert r.status_code == 403 and rec.reset_count == 0 and rec.tech_password is None
+
+
+@pytest.mark.parametrize("skin", SKINS_BOTH)
+def test_reset_label_renames_the_button(skin: str) -> None:
+    with running(skin=skin, reset_label="Générer un nouveau mot de passe") as portal:
+        c = logged_in(portal)
+        text = person(text_of(c.get(structure_url(portal, SIAGEP)).text))
+        assert "Générer un nouveau mot de passe" in text and RESET_BUTTON not in text
+        label = "Générer un nouveau mot de passe"
+        r = post_reset(c, portal) if skin == "modern" else jsf_reset(c, portal, label=label)
+        assert r.status_code == 303 and portal.state.structure(SIAGEP).reset_count == 1
+
+
+@pytest.mark.parametrize("skin", SKINS_BOTH)
+def test_structures_header_renamed(skin: str) -> None:
+    with running(skin=skin, structures_header="N° SIRET") as portal:
+        page = logged_in(portal).get("/cpp/gestionnaire").text
+        grid = structures_grid(dom(page))
+        assert header_texts(grid)[0] == "N° SIRET"
+        assert "Identifiant structure" not in text_of(page)
+        assert SIAGEP in grid.text()
+
+
+@pytest.mark.parametrize("skin", SKINS_BOTH)
+def test_hide_structures_table(skin: str) -> None:
+    with running(skin=skin, hide_structures_table=True) as portal:
+        c = logged_in(portal)
+        page = c.get("/cpp/gestionnaire").text
+        text = person(text_of(page))
+        assert "Mes structures" in text
+        assert "Une erreur technique est survenue lors de la récupération de vos structures." in (
+            text
+        )
+        mes_structures = text[text.index("Mes structures") :]
+        assert not re.search(r"\d{14}", mes_structures)
+        assert "Raison sociale Date de création" not in text and "Page suivante" not in page
+        assert "sur 14" not in text and "14 ligne(s)" not in text
+
+
+@pytest.mark.parametrize("skin", SKINS_BOTH)
+def test_drop_row_on_page(skin: str) -> None:
+    with running(skin=skin, drop_row_on_page=2) as portal:
+        c = logged_in(portal)
+        sirets = [r.siret for r in portal.state.structures]
+        seen = []
+        for n in (1, 2, 3):
+            page = c.get(f"/cpp/gestionnaire?page={n}").text
+            grid = structures_grid(dom(page))
+            rows = [tr.find_all("td")[0].text() for tr in grid.find_all("tr") if tr.find_all("td")]
+            seen.append(rows)
+            announced = "(14 ligne(s))" if skin == "modern" else " sur 14"
+            assert announced in text_of(page)
+        assert seen == [sirets[0:5], sirets[5:9], sirets[10:14]]
+
+
+def test_options_are_validated() -> None:
+    for bad in (
+        {"skin": "retro"},
+        {"drop_row_on_page": 0},
+        {"reset_label": " "},
+        {"structures_header": ""},
+    ):
+        with pytest.raises(ValueError):
+            MockPortal(PortalOptions(**bad))  # type: ignore[arg-type]
+
+
+# ----- mixed skin -----------------------------------------------------------------------
+
+
+def flavour(markup: str) -> str:
+    return "jsf2017" if "ui-widget" in markup else "modern"
+
+
+def mixed_walk(seed: int | None) -> tuple[int, list[str], list[tuple[str, int, str]]]:
+    with running(skin="mixed", skin_seed=seed) as portal:
+        c = client(portal)
+        seen = [flavour(c.get(LOGIN_PAGE).text), flavour(login(c).text)]
+        for _ in range(3):
+            for path in ("/cpp/accueil", "/cpp/gestionnaire", structure_url(portal, SIAGEP)):
+                seen.append(flavour(c.get(path).text))
+        return portal.skin_seed, seen, list(portal.skin_draws)
+
+
+def test_mixed_skin_is_reproducible_from_its_seed() -> None:
+    seed, seen, draws = mixed_walk(None)
+    print(f"mixed skin seed: {seed}")  # pytest shows it when the test fails
+    assert isinstance(seed, int)
+    assert mixed_walk(seed) == (seed, seen, draws)
+    assert [skin for _, _, skin in draws] == seen  # the log says what was served
+    # Both skins come out, and the same kind of page can change from one visit to the next.
+    _, fixed, _ = mixed_walk(12345)
+    assert set(fixed) == {"modern", "jsf2017"}
+    assert any(len({fixed[i] for i in (k, k + 3, k + 6)}) == 2 for k in range(2, 5))
+    assert mixed_walk(12345)[1] == fixed and mixed_walk(54321)[1] != fixed
+
+
+def test_mixed_skin_serves_a_working_path() -> None:
+    """Whatever each page's skin, a login, a list, an open and a reset work over HTTP."""
+    for seed in range(6):
+        with running(skin="mixed", skin_seed=seed) as portal:
+            c = logged_in(portal)
+            page = c.get("/cpp/gestionnaire").text
+            if flavour(page) == "jsf2017":
+                opened = c.get(jsf_open(c, page, SIAGEP).headers["location"]).text
+            else:
+                opened = c.get(structure_url(portal, SIAGEP)).text
+            assert "Utilisateurs rattachés à la structure" in opened
+            url = structure_url(portal, SIAGEP)
+            # Submit the form of the page as served (the next visit may be the other skin).
+            if flavour(opened) == "modern":
+                r = c.post(url + "/reinitialiser", data={"jeton": csrf(opened)})
+            else:
+                (button,) = [b for b in dom(opened).find_all("button") if RESET_BUTTON in b.text()]
+                data = {"javax.faces.ViewState": view_state(opened), button.attrs["name"]: ""}
+                r = c.post(url, data=data)
+            assert "Nouveau mot de passe" in person(text_of(r.text)), seed
+            assert portal.state.structure(SIAGEP).reset_count == 1, seed
+
+
+# ----- command line ---------------------------------------------------------------------
+
+
+@contextmanager
+def standalone(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fixtures.mock_portal", "--port", "0", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sel = selectors.DefaultSelector()
+        assert proc.stdout is not None
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout=15), "no startup line"
+        line = proc.stdout.readline()
+        m = re.fullmatch(r"Mock portal listening on (http://127\.0\.0\.1:\d+/)\n", line)
+        assert m, line
+        yield m.group(1), proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def cli_client(url: str) -> httpx.Client:
+    c = httpx.Client(base_url=url, follow_redirects=True, timeout=10)
+    assert "Liste des applications" in login(c).text
+    return c
+
+
+def test_cli_skin_and_drift_flags() -> None:
+    args = ("--skin", "jsf2017", "--reset-label", "Nouveau secret", "--structures-header")
+    with standalone(*args, "N° SIRET", "--drop-row-on-page", "1") as (url, _proc):
+        c = cli_client(url)
+        page = c.get("/cpp/gestionnaire").text
+        grid = structures_grid(dom(page))
+        assert grid.attrs["role"] == "grid" and header_texts(grid)[0] == "N° SIRET"
+        assert len([tr for tr in grid.find_all("tr") if tr.find_all("td")]) == 4
+        opened = c.get(jsf_open(c, page, SIAGEP).headers["location"]).text
+        assert "Nouveau secret" in text_of(opened) and RESET_BUTTON not in text_of(opened)
+    with standalone("--skin", "mixed", "--skin-seed", "77", "--hide-structures-table") as (
+        url,
+        proc,
+    ):
+        page = cli_client(url).get("/cpp/gestionnaire").text
+        assert "Une erreur technique est survenue" in person(text_of(page))
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=10)
+        assert "skin mixed, --skin-seed 77" in err
+
+
+# ----- jsf2017 in a real browser ----------------------------------------------------------
+
+
+def test_jsf_as_playwright_perceives_it(page: Page) -> None:
+    with running(skin="jsf2017", confirm="inpage", confirm_label="Oui") as portal:
+        page.goto(portal.url)
+        # Labels are not attached: Playwright finds no field by label.
+        assert page.get_by_label("Identifiant").count() == 0
+        assert page.get_by_label("Mot de passe").count() == 0
+        by_cell(page, "Identifiant").fill(CLAIRE[0])
+        by_cell(page, "Mot de passe").fill(CLAIRE[1])
+        page.get_by_role("button", name="Connexion").click()
+        page.get_by_text("Chorus Pro", exact=True).click()
+        page.get_by_text("Activités du gestionnaire", exact=True).click()
+        page.get_by_text("1 - 5 sur 14").wait_for()
+        # The first "table" with the header text is a layout table holding the grids.
+        first = page.get_by_role("table").filter(has_text="Identifiant structure").first
+        assert first.evaluate("t => t.querySelectorAll('table[role=grid]').length") >= 4
+        innermost = page.get_by_role("grid").filter(has_not=page.get_by_role("grid"))
+        structures = innermost.filter(has=page.get_by_role("columnheader", name="Date de création"))
+        assert structures.count() == 1
+        assert structures.get_by_role("row").count() == 6
+        # Every role=table holding the text is layout: the data is in a grid inside it.
+        tables = page.get_by_role("table").filter(has_text="Date de création")
+        assert tables.count() >= 1 and tables.filter(has_not=page.get_by_role("grid")).count() == 0
+        # The open buttons are named `ui-button`; only their title says what they do.
+        assert structures.get_by_role("button", name="ui-button", exact=True).count() == 5
+        assert page.get_by_role("button", name="Consulter la structure").count() == 0
+        assert page.get_by_title("Consulter la structure").count() == 5
+        # The pager's spans have no role: neither link nor button, only a label or a title.
+        for role in ("link", "button"):
+            assert page.get_by_role(role, name="Page suivante").count() == 0  # type: ignore[arg-type]
+        page.get_by_label("Page suivante").click()
+        page.get_by_text("6 - 10 sur 14").wait_for()
+        page.get_by_title("Page précédente").click()
+        page.get_by_text("1 - 5 sur 14").wait_for()
+        page.locator(".ui-paginator-page", has_text="3").focus()
+        page.keyboard.press("Enter")  # keyboard users can page too, as on PrimeFaces
+        page.get_by_text("11 - 14 sur 14").wait_for()
+        # Open a structure from its row: a POST-back.
+        row = structures.get_by_role("row").filter(has_text=PAGE3)
+        with page.expect_request(lambda r: r.method == "POST") as posted:
+            row.get_by_title("Consulter la structure").click()
+        assert "javax.faces.ViewState" in (posted.value.post_data or "")
+        page.get_by_text("Utilisateurs rattachés à la structure").wait_for()
+        # The ConfirmDialog has no role until shown, and no accessible name once shown.
+        assert page.get_by_role("dialog").count() == 0
+        assert page.get_by_role("dialog", include_hidden=True).count() == 0
+        page.get_by_role("button", name=RESET_BUTTON).click()
+        dialog = page.get_by_role("dialog")
+        dialog.wait_for()
+        assert page.get_by_role("dialog", name="Confirmation").count() == 0
+        assert page.get_by_role("dialog").filter(has_text="Confirmez-vous").count() == 1
+        dialog.get_by_role("button", name="Non").click()
+        page.get_by_role("dialog").wait_for(state="detached")
+        assert portal.state.structure(PAGE3).reset_count == 0
+
+
+def innermost_row(page: Page, text: str) -> Locator:
+    """The table row a person means: the one with `text` that holds no other row (layout)."""
+    return page.get_by_role("row").filter(has_text=text).filter(has_not=page.get_by_role("row"))
+
+
+def by_cell(page: Page, words: str) -> Locator:
+    """The field in the cell just after the one that reads `words` (as a person sees it)."""
+    label_cell = page.get_by_role("cell", name=re.compile(rf"^{words}\s*:?$"))
+    return label_cell.locator("xpath=following-sibling::td[1]//input")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"confirm": "inpage", "confirm_label": "Oui"},
+        {"confirm": "browser", "result_view": "dialog", "password_display": "field"},
+    ],
+    ids=["confirm-dialog-result-page", "browser-confirm-result-dialog"],
+)
+def test_a_person_walks_the_jsf_skin_by_visible_text(page: Page, options: dict) -> None:
+    with running(skin="jsf2017", totp_for={"claire.martin"}, **options) as portal:
+        rec = portal.state.structure(PAGE3)
+        old = rec.tech_password
+        before = datetime.now(PARIS)
+        page.goto(portal.url)
+        by_cell(page, "Identifiant").fill(CLAIRE[0])
+        by_cell(page, "Mot de passe").fill(CLAIRE[1])
+        page.get_by_text("Connexion").click()
+        secret = portal.state.account("claire.martin").totp_secret or ""
+        page.get_by_text("Code de vérification").first.wait_for()
+        by_cell(page, "Code de vérification").fill(pyotp.TOTP(secret).now())
+        page.get_by_text("Valider").click()
+        page.get_by_text("Chorus Pro", exact=True).click()
+        page.get_by_text("Activités du gestionnaire", exact=True).click()
+        for report in ("6 - 10 sur 14", "11 - 14 sur 14"):
+            page.get_by_label("Page suivante").click()
+            page.get_by_text(report).wait_for()
+        innermost_row(page, PAGE3).get_by_title("Consulter la structure").click()
+        page.get_by_text("Transports Fauvel et Fils").first.wait_for()
+        line = innermost_row(page, "Utilisateur technique").first  # then the expiry line
+        assert "TECH_1_93319084500067@cpro.fr" in line.inner_text()
+        if options["confirm"] == "browser":
+            page.once("dialog", lambda d: d.accept())
+            page.get_by_text(RESET_BUTTON).click()
+        else:
+            page.get_by_text(RESET_BUTTON).click()
+            page.get_by_text("Oui", exact=True).click()
+        shown = innermost_row(page, "Nouveau mot de passe")
+        shown.wait_for()
+        if options.get("password_display") == "field":
+            value = shown.locator("input").input_value()
+        else:
+            value = person(shown.inner_text()).split(":", 1)[1].strip()
+        assert value == rec.tech_password and value != old
+        assert rec.reset_count == 1
+        assert_expiry_moved(rec.expiry, before)  # type: ignore[arg-type]
