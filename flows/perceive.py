@@ -125,7 +125,12 @@ _ANNOUNCED_JS = """(table, patterns) => {
     const copy = block.cloneNode(true);
     const copies = Array.from(copy.querySelectorAll('*'));
     originals.forEach((e, i) => { if (excluded.has(e)) copies[i].remove(); });
-    const text = (copy.textContent || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ');
+    // A page-size chooser's options (5 10 20 50) are not a count.
+    copy.querySelectorAll('select, script, style').forEach(e => e.remove());
+    const words = [];
+    const walker = document.createTreeWalker(copy, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) words.push(walker.currentNode.nodeValue);
+    const text = words.join(' ').replace(/[\\s\\u00a0\\u202f]+/g, ' ');
     for (const source of patterns) {
       const m = text.match(new RegExp(source, 'i'));
       if (m) return parseInt(m[1], 10);
@@ -149,7 +154,7 @@ _VALUE_AFTER_JS = """(el, sources) => {
   return null;
 }"""
 _COUNT_PATTERNS = (
-    r"(\d+)\s*ligne\(?s?\)?",
+    r"(\d+)\s*ligne(?:s|\(s\))?(?!\w|\s*par\s+page)",
     r"(\d+)\s*r[ée]sultat\(?s?\)?",
     r"\d+\s*[-à]\s*\d+\s*(?:sur|de|/)\s*(\d+)",
     r"(\d+)\s*[ée]l[ée]ment\(?s?\)?",

@@ -131,7 +131,7 @@ def test_response_slower_than_timeout(cli, portal, before):
     assert result.returncode == 1, result.output
     line = error_line(result)
     assert line.startswith("chorus-bot: error: structure page: "), line
-    assert "`Expiration du mot de passe…` did not appear within 3 s" in line
+    assert "([texts] expiry)) did not appear within 3 s" in line
     assert "--timeout" in line
     _assert_untouched(portal, before)
     assert_diagnosis(result, step="structure page", trace=True)

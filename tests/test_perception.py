@@ -163,6 +163,15 @@ def test_announced_count_in_its_usual_forms(page: Page, announce: str):
     assert ManagerActivitiesPage(page).announced_count() == 12
 
 
+def test_a_page_size_chooser_is_not_a_count(page: Page):
+    page.set_content(
+        f"""<div><select><option>5</option><option>10</option><option>50</option></select>
+        lignes par page <span>Afficher 5 lignes par page</span>
+        <table><tr><th>Identifiant structure</th></tr><tr><td>{SIAGEP}</td></tr></table></div>"""
+    )
+    assert ManagerActivitiesPage(page).announced_count() is None
+
+
 def test_no_announced_count_is_none_not_the_count_of_another_table(page: Page):
     page.set_content(
         f"""<div><div><table><tr><th>Utilisateur</th></tr><tr><td>x</td></tr></table>
