@@ -105,6 +105,32 @@ _READ_TABLE_JS = """(table) => {
   return { headers, rows: data.map(r => cellsOf(r, body).map(text)) };
 }"""
 
+# Runs in the page: which of the candidate tables a reader means. With a section title on the
+# page (its last occurrence: a menu link may carry the same words), the first candidate after
+# it, or none; without one, the candidate whose headers hold most of the expected columns.
+_PICK_TABLE_JS = """(tables, [section, columns]) => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim();
+  if (section) {
+    const re = new RegExp(section, 'i');
+    const titles = Array.from(document.body.querySelectorAll('*'))
+      .filter(e => !tables.some(t => t.contains(e)))
+      .filter(e => e.childElementCount === 0 || Array.from(e.children).every(c =>
+        ['SPAN', 'B', 'STRONG', 'EM', 'I', 'SMALL'].includes(c.tagName)))
+      .filter(e => { const t = clean(e.textContent); return t.length < 40 && re.test(t); })
+      .filter(e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length));
+    if (titles.length) {
+      const title = titles[titles.length - 1];
+      const after = tables.findIndex(t =>
+        title.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
+      return after < 0 ? null : after;
+    }
+  }
+  const re = new RegExp(columns, 'i');
+  const scores = tables.map(t => Array.from(t.querySelectorAll('th, [role=columnheader],'
+    + ' tr:first-child > td')).filter(h => re.test(clean(h.textContent))).length);
+  return scores.indexOf(Math.max(...scores));
+}"""
+
 # Runs in the page: the count a pager announces for this table, if any (`(12 ligne(s))`,
 # `12 résultat(s)`, `1 - 5 sur 12`), looked for in the table's surroundings but not in the
 # text of another data table.
@@ -384,8 +410,10 @@ class Perception:
 
     # -- tables -----------------------------------------------------------------------
 
-    def table(self, header_key: str, also: Iterable[str] = ()) -> DataTable:
-        return DataTable(self, header_key, also)
+    def table(
+        self, header_key: str, also: Iterable[str] = (), section_key: str | None = None
+    ) -> DataTable:
+        return DataTable(self, header_key, also, section_key)
 
     def inventory(self) -> dict:
         """Tables with their headers, controls and fields with their perceived names."""
@@ -422,14 +450,22 @@ class DataTable:
     """The innermost table whose own header row holds the key's header text.
 
     When several do (a `Demandes de rattachement` table may also have an `Identifiant
-    structure` column), the one whose headers hold most of `also` wins, as a reader would
-    pick the table with the columns they expect.
+    structure` column), a reader takes the one under the section's title (`section_key`, when
+    the page shows that title), else the one whose headers hold most of `also`. A title
+    followed by no such table (an error banner in its place) means the table is not there.
     """
 
-    def __init__(self, perception: Perception, header_key: str, also: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        perception: Perception,
+        header_key: str,
+        also: Iterable[str] = (),
+        section_key: str | None = None,
+    ) -> None:
         self.perception = perception
         self.header_key = header_key
         self.also = tuple(also)
+        self.section_key = section_key
         page = perception.page
         header = page.locator(HEADER_CELLS).filter(
             has_text=loose_any(perception.texts.words(header_key))
@@ -437,29 +473,39 @@ class DataTable:
         holding = page.locator(TABLES).filter(has=header)
         # Layout tables around it hold the header too: keep those with no such table inside.
         self.candidates = holding.filter(has_not=holding)
+        # Matches nothing: what `locator` is when the page has no such table.
+        self._nothing = page.locator(TABLES).filter(has_text=re.compile(r"(?!)"))
         self.description = perception.texts.describe(header_key)
 
     @property
     def locator(self) -> Locator:
-        if not self.also or self.candidates.count() <= 1:
+        count = self.candidates.count()
+        if count == 0 or (count == 1 and self.section_key is None):
             return self.candidates.first
-        headers: list[list[str]] = self.candidates.evaluate_all(
-            "tables => tables.map(t => Array.from(t.querySelectorAll('th, [role=columnheader],"
-            " tr:first-child > td')).map(h => (h.textContent || '').replace(/\\s+/g, ' ')))"
+        section = (
+            containing_any(self.perception.texts.words(self.section_key)).pattern
+            if self.section_key
+            else None
         )
-        wanted = loose_any(self.also)
-        scores = [sum(bool(wanted.match(h.strip())) for h in table) for table in headers]
-        return self.candidates.nth(scores.index(max(scores)))
+        found = self.candidates.evaluate_all(
+            _PICK_TABLE_JS, [section, loose_any(self.also or ("(?!)",)).pattern]
+        )
+        if found is None:
+            return self._nothing
+        return self.candidates.nth(found)
 
     def wait(self, timeout: float | None = None) -> None:
         self.candidates.first.wait_for(state="visible", timeout=timeout)
 
     def present(self) -> bool:
-        return self.candidates.count() > 0
+        return self.locator.count() > 0
 
     def read(self) -> tuple[list[str], list[list[str]]]:
         """(header texts, each data row's cell texts), in one round trip to the page."""
-        data = self.locator.evaluate(_READ_TABLE_JS)
+        table = self.locator
+        if not table.count():
+            return [], []
+        data = table.evaluate(_READ_TABLE_JS)
         return [normalize(h) for h in data["headers"]], [
             [normalize(c) for c in row] for row in data["rows"]
         ]

@@ -25,6 +25,7 @@ DOCUMENTED: dict[str, tuple[str, ...]] = {
         "Activité du gestionnaire",
         "Activité(s) du gestionnaire",
     ),
+    "structures_section": ("Mes structures",),
     "structures_header": ("Identifiant structure", "Identifiant de la structure"),
     "open_structure": (
         "Consulter la structure",

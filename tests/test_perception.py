@@ -310,3 +310,30 @@ def test_candidates_name_tables_controls_and_fields_but_no_value(page: Page):
     assert "Page suivante" in text
     assert "Mot de passe" in text
     assert "Secret-123!" not in text
+
+
+def _demandes(siret: str) -> str:
+    return f"""<h3>Demandes de rattachement à valider</h3><table role="grid">
+      <tr><th>Demandeur</th><th>Identifiant structure</th><th>Raison sociale</th></tr>
+      <tr><td>M. X</td><td>{siret}</td><td>SIAGEP</td></tr></table>"""
+
+
+def test_a_table_under_another_title_is_not_mes_structures(page: Page):
+    # The section says the list cannot be shown: the other table must not stand in for it.
+    page.set_content(
+        _demandes(SIAGEP) + "<h3>Mes structures</h3><p role='alert'>La liste est indisponible.</p>"
+    )
+    activities = ManagerActivitiesPage(page)
+    assert not activities.is_shown()
+    assert activities.read_rows() == []
+
+
+def test_mes_structures_is_the_table_under_its_title_even_after_a_menu_link(page: Page):
+    page.set_content(
+        '<nav><a href="#">Mes structures</a></nav>'
+        + _demandes(OTHER)
+        + f"""<h3>Mes structures</h3><table><tr><th>Identifiant structure</th></tr>
+        <tr><td>{SIAGEP}</td></tr></table>"""
+    )
+    activities = ManagerActivitiesPage(page)
+    assert [row.siret for row in activities.read_rows()] == [SIAGEP]

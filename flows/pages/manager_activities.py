@@ -35,7 +35,9 @@ class ManagerActivitiesPage:
         self.texts = texts
         self.see = Perception(page, texts)
         self.structures_table: DataTable = self.see.table(
-            "structures_header", also=[w for words in _OTHER_COLUMNS.values() for w in words]
+            "structures_header",
+            also=[w for words in _OTHER_COLUMNS.values() for w in words],
+            section_key="structures_section",
         )
 
     def wait_until_shown(self) -> None:
