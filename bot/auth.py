@@ -75,8 +75,9 @@ class CredentialSource:
         from_env = os.environ.get("CHORUS_BOT_PASSWORD")
         if from_env:
             return from_env
-        stored = secret_store.get_manager()
-        if stored is not None and stored.login == identifiant:
+        # By identifiant: with profiles, `chorus-bot/portal` holds one entry per account.
+        stored = secret_store.get_manager(identifiant)
+        if stored is not None:
             return stored.password
         if self.interactive:
             value = self.ask_hidden(f"Mot de passe pour {identifiant} : ")
@@ -88,7 +89,12 @@ class CredentialSource:
         )
 
     def _totp_secret(self) -> secret_store.StoredSecret | None:
-        stored = secret_store.get_totp_secret()
+        # By identifiant first: with profiles, `chorus-bot/totp` holds one entry per account.
+        stored = None
+        if self.identifiant:
+            stored = secret_store.get_totp_secret(self.identifiant)
+        if stored is None:
+            stored = secret_store.get_totp_secret()
         if stored is not None and self.identifiant and stored.login != self.identifiant:
             # Another account's authenticator would only get the code refused, less clearly.
             logger.warning(

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import shutil
+import sys
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,19 +29,65 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# On PATH under Windows (PATHEXT adds .exe).
+WINDOWS_PATH_BROWSERS = ("chrome", "msedge", "chromium")
 _WELL_KNOWN_PATHS = (
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
     "/Applications/Chromium.app/Contents/MacOS/Chromium",
-    r"C:\Program Files\Google\Chrome\Application\chrome.exe",
-    r"C:\Program Files (x86)\Google\Chrome\Application\chrome.exe",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
 )
+# Where installers put them: (environment variable, path under it). Chrome before Edge, which
+# every Windows has: the admin who installed Chrome meant it. Per-user installs go under
+# %LOCALAPPDATA%; 64-bit Edge still lives in "Program Files (x86)".
+_WINDOWS_BROWSERS = (
+    ("LOCALAPPDATA", r"Chromium\Application\chrome.exe"),
+    ("PROGRAMFILES", r"Google\Chrome\Application\chrome.exe"),
+    ("PROGRAMFILES(X86)", r"Google\Chrome\Application\chrome.exe"),
+    ("LOCALAPPDATA", r"Google\Chrome\Application\chrome.exe"),
+    ("PROGRAMFILES(X86)", r"Microsoft\Edge\Application\msedge.exe"),
+    ("PROGRAMFILES", r"Microsoft\Edge\Application\msedge.exe"),
+    ("LOCALAPPDATA", r"Microsoft\Edge\Application\msedge.exe"),
+)
+_WINDOWS_DEFAULTS = {
+    "PROGRAMFILES": r"C:\Program Files",
+    "PROGRAMFILES(X86)": r"C:\Program Files (x86)",
+}
 
 
-def find_browser(explicit: str | None, playwright_chromium_path: str | None) -> str | None:
+def windows_browser_candidates(environ: Mapping[str, str]) -> list[str]:
+    """Chrome/Edge/Chromium executables in their usual Windows places, most wanted first."""
+    import ntpath
+
+    # Windows variable names ignore case (ProgramFiles(x86), LocalAppData); a dict does not.
+    env = {name.upper(): value for name, value in environ.items() if value}
+    found: list[str] = []
+    for variable, tail in _WINDOWS_BROWSERS:
+        base = env.get(variable) or _WINDOWS_DEFAULTS.get(variable)
+        if base:
+            path = ntpath.join(base, tail)
+            if path.lower() not in (known.lower() for known in found):
+                found.append(path)
+    return found
+
+
+def find_browser(
+    explicit: str | None,
+    playwright_chromium_path: str | None,
+    *,
+    windows: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+    is_file: Callable[[str], bool] | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+) -> str | None:
     """The executable to launch; None means Playwright's own Chromium.
 
-    Order: --browser / CHORUS_BOT_BROWSER, Playwright's Chromium, a system Chromium or Chrome.
+    Order: --browser / CHORUS_BOT_BROWSER, Playwright's Chromium, a system Chromium, Chrome or
+    (Windows) Edge on PATH, then in their usual places. The machine's facts (platform,
+    environment, files) are parameters, so that the Windows search is tested anywhere.
     """
+    windows = sys.platform == "win32" if windows is None else windows
+    environ = os.environ if environ is None else environ
+    is_file = is_file or (lambda path: Path(path).is_file())
     if explicit:
         path = Path(explicit).expanduser()
         if not (path.is_file() and os.access(path, os.X_OK)):
@@ -48,18 +96,19 @@ def find_browser(explicit: str | None, playwright_chromium_path: str | None) -> 
                 hint="give the path of a Chromium or Chrome executable to --browser",
             )
         return str(path)
-    if playwright_chromium_path and Path(playwright_chromium_path).is_file():
+    if playwright_chromium_path and is_file(playwright_chromium_path):
         return None
-    for name in SYSTEM_BROWSERS:
-        found = shutil.which(name)
+    for name in WINDOWS_PATH_BROWSERS if windows else SYSTEM_BROWSERS:
+        found = which(name)
         if found:
             return found
-    for candidate in _WELL_KNOWN_PATHS:
-        if Path(candidate).is_file():
+    candidates = windows_browser_candidates(environ) if windows else _WELL_KNOWN_PATHS
+    for candidate in candidates:
+        if is_file(candidate):
             return candidate
     raise BrowserError(
-        "no Chromium or Chrome browser found",
-        hint="run `playwright install chromium`, install chromium with your package manager, "
+        "no Chromium, Chrome or Edge browser found",
+        hint="run `playwright install chromium`, install Chrome or Chromium (Edge on Windows), "
         "or pass --browser PATH",
     )
 
@@ -100,8 +149,11 @@ class BrowserRun:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
 
+        from bot import proxy as proxies
         from flows.session import PortalSession
 
+        # Before the browser: a missing proxy password is a usage error, not a browser one.
+        proxy = proxies.resolve(self.settings)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.run_dir, 0o700)
         self._playwright = sync_playwright().start()
@@ -109,10 +161,13 @@ class BrowserRun:
             chromium = self._playwright.chromium
             executable = find_browser(self.settings.browser, chromium.executable_path)
             logger.debug("browser: {}", executable or "Playwright's Chromium")
+            logger.debug("network: {}", proxies.describe(proxy))
             self._browser = chromium.launch(
                 executable_path=executable,
                 headless=not self.settings.headed,
                 args=CHROMIUM_ARGS,
+                # The password goes through Playwright's protocol, not Chromium's argv.
+                proxy=proxy.playwright() if proxy is not None else None,
             )
             self._context = self._browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
             page = self._context.new_page()

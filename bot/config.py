@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,14 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "texts": (dict, None),
     # [second_factor.imap]; checked and converted by _check_second_factor.
     "second_factor": (dict, None),
+    # Network: an HTTP proxy for the browser and PISTE; a TLS-inspecting proxy's CA for PISTE.
+    "proxy": (str, None),
+    "no_proxy": (list, []),
+    "ca_file": (str, None),
 }
+# `[profiles.<name>]` tables take the top-level keys above; a profile inherits what it does not
+# set, and a table (e.g. [mail]) key by key.
+PROFILES = "profiles"
 PISTE_ENVS = ("production", "sandbox")
 _ENV_KEYS = {
     "identifiant": "CHORUS_BOT_USERNAME",
@@ -77,6 +85,10 @@ class Settings:
     piste_api_url: str | None = None
     piste_oauth_url: str | None = None
     piste_backoff: float = 1.0  # seconds before the 2nd PISTE try; doubled before each next
+    proxy: ProxySettings | None = None
+    no_proxy: tuple[str, ...] = ()
+    ca_file: str | None = None
+    profile: str | None = None  # the `[profiles.<name>]` merged over the top level
     headed: bool = False
     verbose: bool = False
     trace: bool = False
@@ -96,32 +108,129 @@ class Settings:
         return self.state_dir / "runs"
 
 
-def read_config_file(path: Path | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config file, checked: its top level and its `[profiles.<name>]` tables, raw."""
+
+    path: Path
+    top: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def layer(self, profile: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+        """The file's values for `profile` (None: the top level alone), converted, and the
+        source of each: `file` or `profile:<name>`; a table's keys as `<table>.<key>`."""
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        layers = [(self.top, "file")]
+        if profile is not None:
+            if profile not in self.profiles:
+                known = ", ".join(self.profiles) or "none"
+                raise ConfigError(
+                    f"config file {self.path}: no profile {profile!r}",
+                    hint=f"profiles in the file: {known}",
+                )
+            layers.append((self.profiles[profile], f"profile:{profile}"))
+        for table, source in layers:
+            _merge(values, table, source, sources)
+        try:
+            _check_handover_keys(self.path, values)
+            if "texts" in values:
+                values["texts"] = parse_texts(self.path, values["texts"])
+            _check_second_factor(self.path, values)
+        except ConfigError as error:
+            if profile is None:
+                raise
+            raise ConfigError(
+                f"{error.message} (in profile {profile!r}, merged over the top level)",
+                hint=error.hint,
+            ) from None
+        return values, sources
+
+
+def _merge(
+    values: dict[str, Any],
+    table: dict[str, Any],
+    source: str,
+    sources: dict[str, str],
+    prefix: str = "",
+) -> None:
+    """Tables are merged key by key, at every depth: a profile's [mail] may set only its
+    recipients, its [second_factor.imap] only its user."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            merged = dict(values.get(key) or {}) if isinstance(values.get(key), dict) else {}
+            _merge(merged, value, source, sources, f"{prefix}{key}.")
+            value = merged
+        values[key], sources[f"{prefix}{key}"] = value, source
+
+
+def load_config(path: Path | None = None) -> ConfigFile:
+    """Reads and checks the whole file, every profile included, or raises ConfigError."""
     path = path or config_file()
     if not path.exists():
-        return {}
+        return ConfigFile(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(
             f"cannot read config file {path}: {error}", hint="fix or remove it"
         ) from None
+    profiles = data.pop(PROFILES, {})
     _check_table(path, data, _FILE_KEYS)
-    _check_handover_keys(path, data)
-    if "texts" in data:
-        data["texts"] = parse_texts(path, data["texts"])
-    _check_second_factor(path, data)
-    return data
+    if not isinstance(profiles, dict) or not all(isinstance(t, dict) for t in profiles.values()):
+        raise ConfigError(
+            f"config file {path}: profiles must be tables [profiles.<name>]",
+            hint='e.g. [profiles.mairie] then identifiant = "..." on the next line',
+        )
+    for name, table in profiles.items():
+        _check_table(path, table, _FILE_KEYS, section=f"{PROFILES}.{name}")
+    config = ConfigFile(path, data, profiles)
+    for name in [None, *profiles]:
+        config.layer(name)  # a bad merged value is reported now, whichever profile runs
+    _check_no_shared_structure(config)
+    return config
 
 
-def build_settings(**options: Any) -> Settings:
-    """Merges the layers; an option of None means "not given on the command line"."""
+def read_config_file(path: Path | None = None) -> dict[str, Any]:
+    """The top level of the config file, checked and converted."""
+    return load_config(path).layer()[0]
+
+
+def _check_no_shared_structure(config: ConfigFile) -> None:
+    """Two profiles listing one SIRET would reset it twice, with two accounts."""
+    claimed: dict[str, str] = {}
+    for name in config.profiles:
+        structures = config.layer(name)[0].get("structures") or []
+        for raw in structures:
+            siret = re.sub(r"[\s\u00a0.\-]", "", str(raw))
+            if siret in claimed and claimed[siret] != name:
+                raise ConfigError(
+                    f"config file {config.path}: structure {siret} is claimed by profiles "
+                    f"{claimed[siret]!r} and {name!r}",
+                    hint="list each SIRET in one profile only (a profile without `structures` "
+                    "inherits the top level's; set structures = [] for none)",
+                )
+            claimed.setdefault(siret, name)
+
+
+def profile_names(path: Path | None = None) -> list[str]:
+    return list(load_config(path).profiles)
+
+
+def build_settings(profile: str | None = None, **options: Any) -> Settings:
+    """Merges the layers; an option of None means "not given on the command line".
+
+    defaults < environment proxy variables < file < profile < environment < options.
+    """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, (_, default) in _FILE_KEYS.items():
         values[key], sources[key] = default, "default"
-    for key, value in read_config_file().items():
-        values[key], sources[key] = value, "file"
+    for key, (value, source) in _proxy_from_environment().items():
+        values[key], sources[key] = value, source
+    file_values, file_sources = load_config().layer(profile or None)
+    values.update(file_values)
+    sources.update(file_sources)
     for key, env_name in _ENV_KEYS.items():
         if os.environ.get(env_name):
             values[key], sources[key] = os.environ[env_name], "env"
@@ -136,6 +245,8 @@ def build_settings(**options: Any) -> Settings:
     values["allow_hosts"] = tuple(values.get("allow_hosts") or ())
     values["texts"] = values.get("texts") or DEFAULT_TEXTS
     values["structures"] = tuple(str(siret) for siret in values.get("structures") or ())
+    values["no_proxy"] = tuple(str(host) for host in values.get("no_proxy") or ())
+    values["proxy"] = parse_proxy(values["proxy"], sources["proxy"])
     values["post_reset_command"] = parse_command(
         values["post_reset_command"], "CHORUS_BOT_POST_RESET_COMMAND"
     )
@@ -149,7 +260,92 @@ def build_settings(**options: Any) -> Settings:
         )
     if values["piste_backoff"] < 0:
         raise ConfigError("piste_backoff must be zero or a positive number of seconds")
-    return Settings(**values, sources=sources)
+    if values["ca_file"] and not Path(values["ca_file"]).expanduser().is_file():
+        raise ConfigError(
+            f"ca_file {values['ca_file']!r} is not a file",
+            hint="give the PEM file of the proxy's certificate authority",
+        )
+    return Settings(**values, profile=profile or None, sources=sources)
+
+
+# Proxy ---------------------------------------------------------------------------------------
+
+# As curl and pip read them: the lower-case form first, the portal and PISTE being https.
+_PROXY_ENV = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
+_NO_PROXY_ENV = ("no_proxy", "NO_PROXY")
+PROXY_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Where the proxy is. Its password comes from the keyring, or from the environment
+    variable that named the proxy (as curl accepts it there); never from a file or option."""
+
+    server: str  # scheme://host:port, nothing else
+    username: str | None = None
+    env_password: str | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        scheme, _, rest = self.server.partition("://")
+        return f"{scheme}://{user}{rest}"
+
+
+def _proxy_from_environment() -> dict[str, tuple[Any, str]]:
+    found: dict[str, tuple[Any, str]] = {}
+    for name in _PROXY_ENV:
+        if os.environ.get(name, "").strip():
+            found["proxy"] = (os.environ[name].strip(), f"env {name}")
+            break
+    for name in _NO_PROXY_ENV:
+        if os.environ.get(name, "").strip():
+            hosts = [h.strip() for h in os.environ[name].split(",") if h.strip()]
+            found["no_proxy"] = (hosts, f"env {name}")
+            break
+    return found
+
+
+def parse_proxy(value: Any, source: str) -> ProxySettings | None:
+    """`proxy` as given; an empty string turns an environment proxy off."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    if "://" not in text:
+        text = "http://" + text  # as curl does
+    where = {"option": "--proxy", "file": "proxy in the config file"}.get(
+        source, f"proxy ({source})"
+    )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where} is not a valid URL", hint="e.g. http://proxy:3128") from None
+    if parts.password is not None and not source.startswith("env"):
+        # Never echo the URL: it holds the password.
+        raise ConfigError(
+            f"{where} holds a password, which would be visible to every user of this machine "
+            "(command line) or in a file",
+            hint="give the URL without it (http://user@proxy:3128) and store the password with "
+            "`chorus-bot credentials set --proxy`",
+        )
+    if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+        raise ConfigError(
+            f"{where} must be an http:// or https:// proxy URL with a host",
+            hint="e.g. http://proxy.example.fr:3128",
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    server = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password:
+        from bot.log import redactor
+
+        redactor.add(password)
+    return ProxySettings(server=server, username=username, env_password=password)
 
 
 # Hand-over: the [mail] table and post_reset_command ----------------------------------------

@@ -24,6 +24,8 @@ from bot.log import redactor
 if TYPE_CHECKING:
     import httpx
 
+    from bot.proxy import Proxy
+
 # (OAuth token URL, API base URL) per PISTE environment.
 HOSTS = {
     "production": ("https://oauth.piste.gouv.fr/api/oauth/token", "https://api.piste.gouv.fr"),
@@ -90,6 +92,8 @@ class PisteClient:
         tries: int = TRIES,
         backoff: float = 1.0,
         wait: Callable[[float], None] = time.sleep,
+        proxy: Proxy | None = None,
+        ca_file: str | None = None,
     ) -> None:
         redactor.add(client_secret)
         self.endpoints = endpoints
@@ -101,8 +105,19 @@ class PisteClient:
         # Imported here: commands that never call PISTE skip httpx's import (~0.15 s).
         import httpx
 
+        from bot.proxy import tls_context
+
+        verify = tls_context(ca_file)
         # No redirects: a token request or a password header must not wander to another host.
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        # trust_env=False: the proxy is the one chorus-bot resolved (option, config, then the
+        # environment), the same as the browser's, not httpx's own reading of the environment.
+        self._http = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=verify,
+            mounts=proxy.httpx_mounts(verify) if proxy is not None else None,
+        )
         self._token: str | None = None
 
     def __repr__(self) -> str:

@@ -2,14 +2,17 @@
 
 - technical user: service `chorus-bot/technical/<SIRET>`, username = technical login,
   password = technical password; the one before the last reset under `…/<SIRET>/previous`.
-- portal manager: service `chorus-bot/portal`, username = identifiant.
+- portal manager: service `chorus-bot/portal`, username = identifiant; one entry per
+  identifiant when the config file has profiles (one account each), else just one.
 - PISTE application: service `chorus-bot/piste`, username = OAuth client id,
   password = client secret (to verify technical passwords against the Chorus Pro API).
 - SMTP relay (hand-over e-mail): service `chorus-bot/smtp`, username = `[mail] user`.
 - the manager's mailbox (e-mailed second-factor code): service `chorus-bot/imap`,
   username = `[second_factor.imap] user`.
+- HTTP proxy: service `chorus-bot/proxy`, username = proxy user.
 
-Each service holds one entry, so `keyring.get_credential(service, None)` finds it.
+Each technical service holds one entry, so `keyring.get_credential(service, None)` finds it
+by SIRET alone.
 keyring's own configuration (PYTHON_KEYRING_BACKEND, keyringrc.cfg) chooses the backend.
 """
 
@@ -47,6 +50,7 @@ TOTP_SERVICE = "chorus-bot/totp"
 PISTE_SERVICE = "chorus-bot/piste"
 SMTP_SERVICE = "chorus-bot/smtp"
 IMAP_SERVICE = "chorus-bot/imap"
+PROXY_SERVICE = "chorus-bot/proxy"
 
 
 def technical_service(siret: str) -> str:
@@ -127,8 +131,28 @@ def _replace(service: str, login: str, password: str) -> None:
         keyring.set_password(service, login, password)
 
 
-def _delete(service: str) -> bool:
-    existing = _get(service)
+def _get_for(service: str, login: str) -> StoredSecret | None:
+    """The entry of this username, among several."""
+    with _keyring_step(f"read {service}"):
+        password = keyring.get_password(service, login)
+    if password is None:
+        return None
+    redactor.add(password)
+    return StoredSecret(login=login, password=password)
+
+
+def _set_for(service: str, login: str, password: str, *, only: bool) -> None:
+    """`only`: the service keeps this entry alone; else one entry per username."""
+    if only:
+        _replace(service, login, password)
+        return
+    redactor.add(password)
+    with _keyring_step(f"write {service}"):
+        keyring.set_password(service, login, password)
+
+
+def _delete(service: str, login: str | None = None) -> bool:
+    existing = _get(service) if login is None else _get_for(service, login)
     if existing is None:
         return False
     with _keyring_step(f"delete {service}"):
@@ -154,16 +178,18 @@ def probe() -> None:
 # Portal manager ---------------------------------------------------------------------------
 
 
-def get_manager() -> StoredSecret | None:
-    return _get(PORTAL_SERVICE)
+def get_manager(identifiant: str | None = None) -> StoredSecret | None:
+    """This identifiant's entry; without one, the entry there is (the single-account case)."""
+    return _get(PORTAL_SERVICE) if identifiant is None else _get_for(PORTAL_SERVICE, identifiant)
 
 
-def set_manager(identifiant: str, password: str) -> None:
-    _replace(PORTAL_SERVICE, identifiant, password)
+def set_manager(identifiant: str, password: str, *, only: bool = True) -> None:
+    """`only=False` with profiles: the other accounts' entries stay."""
+    _set_for(PORTAL_SERVICE, identifiant, password, only=only)
 
 
-def delete_manager() -> bool:
-    return _delete(PORTAL_SERVICE)
+def delete_manager(identifiant: str | None = None) -> bool:
+    return _delete(PORTAL_SERVICE, identifiant)
 
 
 # Technical users --------------------------------------------------------------------------
@@ -195,12 +221,16 @@ def store_new_technical(siret: str, login: str, password: str) -> None:
 # Second factor ----------------------------------------------------------------------------
 
 
-def get_totp_secret() -> StoredSecret | None:
-    return _get(TOTP_SERVICE)
+def get_totp_secret(identifiant: str | None = None) -> StoredSecret | None:
+    return _get(TOTP_SERVICE) if identifiant is None else _get_for(TOTP_SERVICE, identifiant)
 
 
-def set_totp_secret(identifiant: str, secret: str) -> None:
-    _replace(TOTP_SERVICE, identifiant, secret)
+def set_totp_secret(identifiant: str, secret: str, *, only: bool = True) -> None:
+    _set_for(TOTP_SERVICE, identifiant, secret, only=only)
+
+
+def delete_totp_secret(identifiant: str | None = None) -> bool:
+    return _delete(TOTP_SERVICE, identifiant)
 
 
 # PISTE application (OAuth client credentials) -----------------------------------------------
@@ -250,3 +280,15 @@ def set_imap_password(user: str, password: str) -> None:
 
 def delete_imap_password() -> bool:
     return _delete(IMAP_SERVICE)
+
+
+# HTTP proxy --------------------------------------------------------------------------------
+
+
+def get_proxy_password(user: str | None) -> StoredSecret | None:
+    """The entry of this proxy user; without a user named, the one entry there is."""
+    return _get(PROXY_SERVICE) if user is None else _get_for(PROXY_SERVICE, user)
+
+
+def set_proxy_password(user: str, password: str) -> None:
+    _replace(PROXY_SERVICE, user, password)

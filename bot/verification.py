@@ -27,12 +27,16 @@ def client(settings: Settings) -> PisteClient | None:
     if stored is None:
         return None
     endpoints = Endpoints.from_settings(settings)
+    from bot import proxy
+
     return PisteClient(
         endpoints,
         stored.login,
         stored.password,
         timeout=settings.timeout,
         backoff=settings.piste_backoff,
+        proxy=proxy.resolve(settings),
+        ca_file=settings.ca_file,
     )
 
 

@@ -119,7 +119,7 @@ def test_find_browser_order(tmp_path, monkeypatch):
     assert find_browser(None, str(tmp_path / "missing")) == str(bin_dir / "chromium")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr("bot.browser._WELL_KNOWN_PATHS", ())
-    with pytest.raises(BrowserError, match="no Chromium or Chrome"):
+    with pytest.raises(BrowserError, match="no Chromium, Chrome or Edge"):
         find_browser(None, None)
 
 
