@@ -3,8 +3,10 @@ with `--structure` given several times, `--all`, or the config file's `structure
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+from loguru import logger
 
 from bot import audit, secret_store, verification
 from bot.auth import CredentialSource
@@ -69,6 +71,9 @@ class StructureResult:
     def state(self) -> str | None:
         return NO_TECHNICAL_USER if self.no_technical_user else None
 
+    profile: str | None = None  # the `[profiles.<name>]` whose account read it
+    note: str | None = None
+
     @property
     def exit_code(self) -> int:
         if self.error is not None:
@@ -83,6 +88,8 @@ class StructureResult:
         data: dict = {"structure": self.siret, "exit_code": self.exit_code}
         if self.no_technical_user:
             data["state"] = NO_TECHNICAL_USER
+        if self.profile is not None:
+            data["profile"] = self.profile
         if self.check is not None:
             data.update(self.check.as_dict())
         if self.reset is not None:
@@ -93,6 +100,8 @@ class StructureResult:
                 data["expires_after"] = self.reset.after.expires_at.isoformat()
         if self.error is not None:
             data["error"] = self.error.one_line()
+        if self.note is not None:
+            data["note"] = self.note
         return data
 
 
@@ -153,10 +162,16 @@ def _covered(walk: StructuresWalk, settings: Settings, results: BatchResults, ac
 
 
 def worst_exit_code(results: list[StructureResult]) -> int:
-    codes = [result.exit_code for result in results] or [EXIT_OK]
+    codes = [result.exit_code for result in results]
     if getattr(results, "coverage_error", None) is not None:
         codes.append(EXIT_FAILURE)
-    return max(codes, key=lambda code: _SEVERITY.index(code) if code in _SEVERITY else 99)
+    return worst_of(codes)
+
+
+def worst_of(codes: Iterable[int]) -> int:
+    return max(
+        [*codes] or [EXIT_OK], key=lambda code: _SEVERITY.index(code) if code in _SEVERITY else 99
+    )
 
 
 def resolve_targets(
@@ -213,7 +228,8 @@ def check_many(
     results = BatchResults()
     total = len(targets) if targets is not None else None
     # Read-only: a trace only with --trace, as for a single check.
-    with BrowserRun(settings, f"{action}-many", record_trace=settings.trace) as run:
+    label = f"{settings.profile}-{action}-many" if settings.profile else f"{action}-many"
+    with BrowserRun(settings, label, record_trace=settings.trace) as run:
         home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )
@@ -229,6 +245,12 @@ def check_many(
     if targets is not None:
         order = {siret: index for index, siret in enumerate(targets)}
         results.sort(key=lambda result: order.get(result.siret, len(order)))
+    return _with_profile(results, settings)
+
+
+def _with_profile(results: BatchResults, settings: Settings) -> BatchResults:
+    for result in results:
+        result.profile = settings.profile
     return results
 
 
@@ -252,24 +274,30 @@ def reset_many(
     *,
     force: bool = False,
     progress: Progress = _no_progress,
+    handled: Mapping[str, str] | None = None,
 ) -> list[StructureResult]:
-    """Resets each structure due within `within_days` (all with `force`), one login for all."""
+    """Resets each structure due within `within_days` (all with `force`), one login for all.
+
+    `handled`: SIRETs another profile already dealt with in this run (SIRET -> profile);
+    `--all` leaves them alone, so that two accounts seeing one structure never both reset it.
+    """
     check_portal_url(settings.portal_url, settings.allow_hosts)
     secret_store.probe()
     verification.check_configured_hosts(settings)  # before any reset, not after the first
     manager = credentials.manager_login()
     results = BatchResults()
-    with BrowserRun(settings, "reset-many") as run:
+    label = f"{settings.profile}-reset-many" if settings.profile else "reset-many"
+    with BrowserRun(settings, label) as run:
         home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )
         if targets is None:
-            targets = _due_structures(run, home_url, settings, force, results)
+            targets = _due_structures(run, home_url, settings, force, results, handled or {})
         total = len(results) + len(targets)
         for siret in targets:
             results.append(_reset_one(run, home_url, settings, siret, force=force))
             progress(siret, len(results), total)
-    return results
+    return _with_profile(results, settings)
 
 
 def _due_structures(
@@ -278,6 +306,7 @@ def _due_structures(
     settings: Settings,
     force: bool,
     results: BatchResults,
+    handled: Mapping[str, str],
 ) -> list[str]:
     """`--all`: one walk through `Mes structures` finds those that need a reset.
 
@@ -291,23 +320,31 @@ def _due_structures(
         elif isinstance(outcome, ChorusBotError):
             run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, "reset"))
+        elif siret in handled:
+            note = f"already handled by profile {handled[siret]} in this run"
+            logger.warning("{}: also seen by another profile: {}; not reset again", siret, note)
+            results.append(_skipped(siret, outcome, settings, note))
         elif force or outcome.days_left() <= settings.within_days:
             due.append(siret)
         else:
-            record = audit.AuditRecord(
-                action="reset",
-                structure=siret,
-                technical_login=outcome.login,
-                expiry_before=outcome.expires_at.isoformat(),
-                outcome="skipped",
-                exit_code=EXIT_OK,
-            )
-            audit.append(settings.state_dir, record)
-            results.append(
-                StructureResult(siret, reset=ResetReport(siret, action="skipped", before=outcome))
-            )
+            results.append(_skipped(siret, outcome, settings))
     _covered(walk, settings, results, "reset")
     return due
+
+
+def _skipped(siret: str, outcome, settings: Settings, note: str | None = None) -> StructureResult:
+    record = audit.AuditRecord(
+        action="reset",
+        structure=siret,
+        technical_login=outcome.login,
+        expiry_before=outcome.expires_at.isoformat(),
+        outcome="skipped",
+        exit_code=EXIT_OK,
+        detail=note,
+    )
+    audit.append(settings.state_dir, record)
+    report = ResetReport(siret, action="skipped", before=outcome)
+    return StructureResult(siret, reset=report, note=note)
 
 
 def _reset_one(

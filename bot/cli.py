@@ -99,6 +99,32 @@ Trace = Annotated[
     ),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")]
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        envvar="CHORUS_BOT_PROFILE",
+        help="Use the [profiles.NAME] table of the config file over its top level "
+        "(env CHORUS_BOT_PROFILE).",
+    ),
+]
+AllProfiles = Annotated[
+    bool,
+    typer.Option(
+        "--all-profiles",
+        help="Every [profiles.*] of the config file in turn, each with its own login; "
+        "one profile's failure does not stop the next.",
+    ),
+]
+Proxy = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        help="HTTP proxy for the browser and PISTE, e.g. http://user@proxy:3128, never with a "
+        "password (`chorus-bot credentials set --proxy`). Default: `proxy` in the config, then "
+        'HTTPS_PROXY/HTTP_PROXY (NO_PROXY honoured); "" for none.',
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 # Where the password is verified (PISTE): hosts per environment, overridable for tests.
 PisteEnv = Annotated[
@@ -120,8 +146,8 @@ PisteOauthUrl = Annotated[
 ]
 
 
-def _settings(**options: Any) -> Settings:
-    settings = build_settings(**options)
+def _settings(profile: str | None = None, **options: Any) -> Settings:
+    settings = build_settings(profile=profile, **options)
     from bot import log
 
     log.configure(verbose=settings.verbose, log_file=settings.log_file)
@@ -173,9 +199,13 @@ def check(
     piste_oauth_url: PisteOauthUrl = None,
     trace: Trace = False,
     verbose: Verbose = False,
+    profile: Profile = None,
+    proxy: Proxy = None,
 ) -> None:
     """Read the technical login and the password's expiry date. Changes nothing."""
     settings = _settings(
+        profile=profile,
+        proxy=proxy,
         warn_days=warn_days,
         piste_env=piste_env,
         piste_api_url=piste_api_url,
@@ -202,7 +232,8 @@ def check(
         raise typer.Exit(batch.worst_exit_code(results))
     report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
     if as_json:
-        _echo_json(report.as_dict())
+        profile_key = {"profile": settings.profile} if settings.profile else {}
+        _echo_json({**report.as_dict(), **profile_key})
     else:
         status = report.status
         typer.echo(f"Structure {status.siret}")
@@ -252,6 +283,9 @@ def reset(
     piste_oauth_url: PisteOauthUrl = None,
     trace: Trace = False,
     verbose: Verbose = False,
+    profile: Profile = None,
+    all_profiles: AllProfiles = False,
+    proxy: Proxy = None,
 ) -> None:
     """Reset the technical user's password and store the new one in the keyring.
 
@@ -266,8 +300,11 @@ def reset(
     password goes to a rescue file readable only by you (exit 5): fix the keyring, then run
     `chorus-bot recover`. On failure the run folder (step, URL, masked screenshot, page
     without input values, trace of the steps before the reset click) is printed.
+
+    With --all-profiles: each profile's structures (--all: every one its account sees); a
+    structure seen by two accounts is reset by the first profile only.
     """
-    settings = _settings(
+    options = dict(
         within_days=within_days,
         piste_env=piste_env,
         piste_api_url=piste_api_url,
@@ -279,8 +316,29 @@ def reset(
         allow_hosts=allow_host,
         trace=trace,
         verbose=verbose,
+        proxy=proxy,
     )
     from bot import batch, jobs
+
+    if all_profiles:
+        if structure:
+            raise UsageError(
+                "--structure and --all-profiles exclude each other",
+                hint="use --profile NAME for one profile's structures, or --all",
+            )
+
+        def each_profile(settings, credentials, handled, progress):
+            targets = batch.resolve_targets(settings, [], all_structures)
+            if dry_run:
+                return batch.check_many(
+                    settings, targets, credentials, action="dry-run", progress=progress
+                )
+            return batch.reset_many(
+                settings, targets, credentials, force=force, progress=progress, handled=handled
+            )
+
+        _run_all_profiles(profile, options, each_profile, as_json=False)
+    settings = _settings(profile=profile, **options)
 
     targets = batch.resolve_targets(settings, structure or [], all_structures)
     if targets is None or len(targets) > 1:
@@ -340,14 +398,19 @@ def status(
     allow_host: AllowHost = None,
     trace: Trace = False,
     verbose: Verbose = False,
+    profile: Profile = None,
+    all_profiles: AllProfiles = False,
+    proxy: Proxy = None,
 ) -> None:
     """Every structure's technical user and expiry, soonest first. One login; changes nothing.
 
     Exit 0 guarantees that at least one structure was read, that every structure the page
     announces was read, and that all of them are fine; reading none, or fewer than announced,
     exits 1. A structure with no technical user is listed as no-technical-user.
+
+    With --all-profiles: each profile's account in turn, one login each.
     """
-    settings = _settings(
+    options = dict(
         warn_days=warn_days,
         portal_url=portal_url,
         headed=headed,
@@ -356,8 +419,17 @@ def status(
         allow_hosts=allow_host,
         trace=trace,
         verbose=verbose,
+        proxy=proxy,
     )
     from bot import batch
+
+    if all_profiles:
+
+        def each_profile(settings, credentials, handled, progress):
+            return batch.status(settings, credentials, progress=progress)
+
+        _run_all_profiles(profile, options, each_profile, as_json=as_json)
+    settings = _settings(profile=profile, **options)
 
     with _progress_reporter() as progress:
         results = batch.status(settings, _credential_source(settings), progress=progress)
@@ -389,23 +461,62 @@ def _progress_reporter() -> Iterator[Callable[[str, int, int | None], None]]:
         yield update
 
 
-def _print_results(results, as_json: bool) -> None:
+def _run_all_profiles(profile: str | None, options: dict[str, Any], work, *, as_json: bool):
+    """Runs `work` for every profile, prints the results and exits with the worst code."""
+    if profile:
+        raise UsageError(
+            "--profile and --all-profiles exclude each other",
+            hint="give one or the other (CHORUS_BOT_PROFILE counts as --profile)",
+        )
+    from bot import profiles
+
+    with _progress_reporter() as progress:
+        runs = profiles.run_each(
+            options,
+            lambda settings, credentials, handled: work(settings, credentials, handled, progress),
+        )
+    _print_results([result for run in runs for result in run.results], as_json, runs=runs)
+    for run in runs:
+        for error in (run.error, run.coverage_error):
+            if error is not None:
+                _report(error, prefix=f"profile {run.name}: ")
+    raise typer.Exit(profiles.worst_exit_code(runs))
+
+
+def _print_results(results, as_json: bool, runs=None) -> None:
     from bot import batch
 
     coverage_error = getattr(results, "coverage_error", None)
     if as_json:
-        summary = results.summary() if isinstance(results, batch.BatchResults) else {}
-        _echo_json(
-            {
-                "structures": [result.as_dict() for result in results],
-                **summary,
-                "exit_code": batch.worst_exit_code(results),
-            }
-        )
+        data: dict[str, Any] = {"structures": [result.as_dict() for result in results]}
+        if runs is not None:
+            from bot.profiles import worst_exit_code
+
+            data["profiles"] = [run.as_dict() for run in runs]
+            data["exit_code"] = worst_exit_code(runs)
+        else:
+            data.update(results.summary() if isinstance(results, batch.BatchResults) else {})
+            data["exit_code"] = batch.worst_exit_code(results)
+        _echo_json(data)
         if coverage_error is not None:
             _report(coverage_error)
         return
-    typer.echo(f"{'SIRET':14}  {'Technical user':34}  {'Expires (Paris)':16}  {'Days':>5}  Outcome")
+    # The profile column only when several profiles ran: single runs keep their layout.
+    width = max([len(run.name) for run in runs] + [len("Profile")]) if runs else 0
+
+    def profile_cell(name: str | None) -> str:
+        return f"{name or '-':{width}}  " if runs else ""
+
+    typer.echo(
+        f"{profile_cell('Profile')}{'SIRET':14}  {'Technical user':34}  {'Expires (Paris)':16}  "
+        f"{'Days':>5}  Outcome"
+    )
+    for run in runs or []:
+        if run.error is not None:
+            typer.echo(
+                f"{profile_cell(run.name)}{'-':14}  {'-':34}  {'-':16}  {'':>5}  "
+                f"FAILED: {redactor_line(run.error.one_line())}"
+            )
     for result in results:
         login, expires, days, outcome = "-", "-", "", ""
         if result.check is not None:
@@ -423,7 +534,12 @@ def _print_results(results, as_json: bool) -> None:
             outcome = result.state
         if result.error is not None:
             outcome = f"FAILED: {result.error.one_line()}"
-        typer.echo(f"{result.siret:14}  {login:34}  {expires:16}  {days:>5}  {outcome}")
+        if result.note:
+            outcome += f" ({result.note})"
+        typer.echo(
+            f"{profile_cell(result.profile)}{result.siret:14}  {login:34}  {expires:16}  "
+            f"{days:>5}  {outcome}"
+        )
     failed = [result for result in results if result.error is not None and result.error.run_dir]
     for result in failed:
         typer.echo(f"Diagnosis for {result.siret}: {result.error.run_dir}", err=True)
@@ -458,6 +574,8 @@ def verify(
         typer.Option("--allow-host", help="Also trust this https host for PISTE (repeatable)."),
     ] = None,
     verbose: Verbose = False,
+    profile: Profile = None,
+    proxy: Proxy = None,
 ) -> None:
     """Verify the stored technical password against the Chorus Pro API (through PISTE).
 
@@ -465,6 +583,8 @@ def verify(
     (`chorus-bot credentials set --piste`) or no technical password stored.
     """
     settings = _settings(
+        profile=profile,
+        proxy=proxy,
         piste_env=piste_env,
         piste_api_url=piste_api_url,
         piste_oauth_url=piste_oauth_url,
@@ -537,14 +657,32 @@ def credentials_set(
     client_id: Annotated[
         str | None, typer.Option("--client-id", help="With --piste: the OAuth client id.")
     ] = None,
+    proxy: Annotated[
+        bool,
+        typer.Option("--proxy", help="Store the HTTP proxy's password (service chorus-bot/proxy)."),
+    ] = False,
+    proxy_user: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy-user", help="With --proxy: the proxy user (default: the proxy URL's user)."
+        ),
+    ] = None,
     verbose: Verbose = False,
+    profile: Profile = None,
 ) -> None:
-    """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden."""
-    settings = _settings(identifiant=identifiant, verbose=verbose)
-    if sum((totp, smtp, imap, piste or bool(client_id))) > 1:
+    """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden.
+
+    With --profile NAME: that profile's identifiant; the other accounts' entries stay.
+    """
+    settings = _settings(profile=profile, identifiant=identifiant, verbose=verbose)
+    if sum((totp, smtp, imap, piste or bool(client_id), proxy or bool(proxy_user))) > 1:
         raise UsageError(
-            "--totp, --smtp, --imap and --piste store different secrets: give one at a time"
+            "--totp, --smtp, --imap, --piste and --proxy store different secrets: "
+            "give one at a time"
         )
+    if proxy or proxy_user:
+        _store_proxy_password(settings, proxy_user, password_stdin)
+        return
     if smtp:
         _store_smtp_password(settings, password_stdin)
         return
@@ -556,9 +694,12 @@ def credentials_set(
         return
     from bot import secret_store
     from bot.auth import stdin_is_terminal
+    from bot.config import profile_names
 
+    # With profiles, `chorus-bot/portal` keeps one entry per account; without, just one.
+    only = not profile_names()
     identifiant = settings.identifiant
-    if not identifiant:
+    if not identifiant and only:
         existing = secret_store.get_manager()
         identifiant = existing.login if existing else None
     if not identifiant:
@@ -584,13 +725,13 @@ def credentials_set(
             raise UsageError(
                 "the TOTP secret is not valid base32", hint="copy it again from the portal"
             ) from None
-        secret_store.set_totp_secret(identifiant, secret)
+        secret_store.set_totp_secret(identifiant, secret, only=only)
         typer.echo(
             f"TOTP secret stored in the keyring: service {secret_store.TOTP_SERVICE!r}, "
             f"username {identifiant!r}"
         )
         return
-    secret_store.set_manager(identifiant, secret)
+    secret_store.set_manager(identifiant, secret, only=only)
     typer.echo(
         f"Password stored in the keyring: service {secret_store.PORTAL_SERVICE!r}, "
         f"username {identifiant!r}"
@@ -616,6 +757,30 @@ def _store_piste_credentials(client_id: str | None, password_stdin: bool) -> Non
     typer.echo(
         f"PISTE client secret stored in the keyring: service {secret_store.PISTE_SERVICE!r}, "
         f"username {client_id!r}"
+    )
+
+
+def _store_proxy_password(settings: Settings, user: str | None, password_stdin: bool) -> None:
+    from bot import secret_store
+    from bot.auth import stdin_is_terminal
+
+    user = user or (settings.proxy.username if settings.proxy else None)
+    if not user:
+        if not stdin_is_terminal():
+            raise CredentialsMissing(
+                "no proxy user given", hint="pass --proxy-user, or put it in the proxy URL"
+            )
+        user = typer.prompt("Proxy user").strip()
+    if password_stdin or not stdin_is_terminal():
+        secret = _read_secret_from_stdin("proxy password")
+    else:
+        secret = typer.prompt(
+            f"Proxy password for {user}", hide_input=True, confirmation_prompt=True
+        )
+    secret_store.set_proxy_password(user, secret)
+    typer.echo(
+        f"Proxy password stored in the keyring: service {secret_store.PROXY_SERVICE!r}, "
+        f"username {user!r}"
     )
 
 
@@ -670,12 +835,12 @@ def _store_imap_password(settings: Settings, password_stdin: bool) -> None:
 
 
 @credentials_app.command("show", epilog="Example: chorus-bot credentials show")
-def credentials_show(verbose: Verbose = False) -> None:
+def credentials_show(verbose: Verbose = False, profile: Profile = None) -> None:
     """Name the identifiant configured and where its password is. Never shows the password."""
-    settings = _settings(verbose=verbose)
+    settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
 
-    stored = secret_store.get_manager()
+    stored = secret_store.get_manager(settings.identifiant)
     typer.echo(f"Keyring backend : {secret_store.backend_name()}")
     if settings.identifiant:
         typer.echo(
@@ -687,8 +852,17 @@ def credentials_show(verbose: Verbose = False) -> None:
         )
     else:
         typer.echo("Stored password : none (run `chorus-bot credentials set`)")
-    totp = secret_store.get_totp_secret()
+    totp = secret_store.get_totp_secret(settings.identifiant)
     typer.echo(f"TOTP secret     : {'yes, for ' + repr(totp.login) if totp else 'none'}")
+    if settings.proxy is not None:
+        user = settings.proxy.username
+        found = secret_store.get_proxy_password(user)
+        typer.echo(
+            f"Proxy password  : yes, for {found.login!r} (service {secret_store.PROXY_SERVICE!r})"
+            if found
+            else f"Proxy password  : none{' for ' + repr(user) if user else ''} "
+            "(`chorus-bot credentials set --proxy` if the proxy asks for one)"
+        )
     piste = secret_store.get_piste_client()
     typer.echo(
         f"PISTE client    : yes, client id {piste.login!r} (service {secret_store.PISTE_SERVICE!r})"
@@ -718,16 +892,21 @@ def _show_imap_credentials(settings: Settings) -> None:
 
 
 @credentials_app.command("delete", epilog="Example: chorus-bot credentials delete")
-def credentials_delete(verbose: Verbose = False) -> None:
+def credentials_delete(verbose: Verbose = False, profile: Profile = None) -> None:
     """Delete the portal manager's password, TOTP secret, PISTE client and IMAP password from
-    the keyring."""
-    _settings(verbose=verbose)
+    the keyring.
+
+    With --profile NAME: only that profile's password and TOTP secret.
+    """
+    settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
 
-    removed = secret_store.delete_manager()
-    removed_totp = secret_store._delete(secret_store.TOTP_SERVICE)
-    removed_piste = secret_store.delete_piste_client()
-    removed_imap = secret_store.delete_imap_password()
+    account = settings.identifiant if settings.profile else None
+    removed = secret_store.delete_manager(account)
+    removed_totp = secret_store.delete_totp_secret(account)
+    shared = account is None  # the PISTE client and the mailbox are not one profile's
+    removed_piste = secret_store.delete_piste_client() if shared else False
+    removed_imap = secret_store.delete_imap_password() if shared else False
     typer.echo(
         "Deleted."
         if removed or removed_totp or removed_piste or removed_imap
@@ -741,9 +920,11 @@ def credentials_delete(verbose: Verbose = False) -> None:
 @secret_app.command(
     "show", epilog="Example: chorus-bot secret show --structure 25900096600020 --json"
 )
-def secret_show(structure: Structure, as_json: AsJson = False, verbose: Verbose = False) -> None:
+def secret_show(
+    structure: Structure, as_json: AsJson = False, verbose: Verbose = False, profile: Profile = None
+) -> None:
     """Print the stored technical login and password, for pasting into the connector."""
-    _settings(verbose=verbose)
+    _settings(profile=profile, verbose=verbose)
     from bot import secret_store
     from bot.siret import parse_siret
 
@@ -762,9 +943,9 @@ def secret_show(structure: Structure, as_json: AsJson = False, verbose: Verbose 
 
 
 @app.command(epilog="Example: chorus-bot recover")
-def recover(verbose: Verbose = False) -> None:
+def recover(verbose: Verbose = False, profile: Profile = None) -> None:
     """Store passwords left in rescue files into the keyring, verify, and delete the files."""
-    settings = _settings(verbose=verbose)
+    settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
     from bot.rescue import list_rescues
 
@@ -784,9 +965,9 @@ def recover(verbose: Verbose = False) -> None:
 
 
 @app.command(epilog="Example: chorus-bot history --json")
-def history(as_json: AsJson = False, verbose: Verbose = False) -> None:
+def history(as_json: AsJson = False, verbose: Verbose = False, profile: Profile = None) -> None:
     """Show the audit trail: one line per run."""
-    settings = _settings(verbose=verbose)
+    settings = _settings(profile=profile, verbose=verbose)
     from bot import audit
 
     records = audit.read(settings.state_dir)
@@ -817,19 +998,30 @@ def config_show(
     browser: Browser = None,
     allow_host: AllowHost = None,
     verbose: Verbose = False,
+    profile: Profile = None,
+    proxy: Proxy = None,
 ) -> None:
     """Print the effective configuration and where each value comes from. Never a secret.
 
-    The options show what a command given the same options would use.
+    The options show what a command given the same options would use; --profile NAME, that
+    profile merged over the top level (source `profile:NAME`).
     """
     settings = _settings(
+        profile=profile,
+        proxy=proxy,
         portal_url=portal_url,
         timeout=timeout,
         browser=browser,
         allow_hosts=allow_host,
         verbose=verbose,
     )
+    from bot.config import profile_names
+
     typer.echo(f"# {config_file()}")
+    names = profile_names()
+    if names:
+        typer.echo(f"# profiles: {', '.join(names)}")
+    typer.echo(f"profile = {settings.profile!r}")
     for key in (
         "identifiant",
         "portal_url",
@@ -842,8 +1034,14 @@ def config_show(
         "piste_api_url",
         "piste_oauth_url",
         "piste_backoff",
+        "structures",
+        "proxy",
+        "no_proxy",
+        "ca_file",
     ):
         value = getattr(settings, key)
+        value = list(value) if isinstance(value, tuple) else value
+        value = str(value) if key == "proxy" and value is not None else value  # no password
         typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
     _show_handover_config(settings)
     _show_texts(settings)
@@ -875,13 +1073,13 @@ def _show_handover_config(settings: Settings) -> None:
     if mail is None:
         typer.echo("# [mail]: not configured, no hand-over e-mail")
         return
-    typer.echo("[mail]  # file")
+    typer.echo(f"[mail]  # {settings.sources.get('mail', 'file')}")
     for item in fields(mail):
         if item.name == "given":
             continue
         value = getattr(mail, item.name)
         value = list(value) if isinstance(value, tuple) else value
-        source = "file" if item.name in mail.given else "default"
+        source = settings.sources.get(f"mail.{item.name}", "default")
         typer.echo(f"mail.{item.name} = {value!r}  # {source}")
     if mail.user:
         typer.echo(
@@ -911,10 +1109,14 @@ def _show_imap_config(settings: Settings) -> None:
 # --- entry point ---------------------------------------------------------------------------
 
 
-def _report(error: ChorusBotError) -> None:
+def redactor_line(text: str) -> str:
     from bot.log import redactor
 
-    typer.echo(f"chorus-bot: error: {redactor.redact(error.one_line())}", err=True)
+    return redactor.redact(text)
+
+
+def _report(error: ChorusBotError, prefix: str = "") -> None:
+    typer.echo(f"chorus-bot: error: {prefix}{redactor_line(error.one_line())}", err=True)
     if error.run_dir:
         typer.echo(f"chorus-bot: diagnosis saved in {error.run_dir}", err=True)
     if isinstance(error, PasswordRescued):
