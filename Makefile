@@ -8,7 +8,10 @@
 #                      (scripts/ensure-keyring-deps.sh; installs via apt only as root)
 #   make test-servers  make sure Dovecot (IMAP) exists for the mail tests
 #                      (scripts/ensure-test-servers.sh; installs via apt only as root)
-#   make test          venv + browser + keyring-deps + test-servers, then pytest inside a private
+#   make proxy-deps    make sure tinyproxy exists, for the proxy tests
+#                      (scripts/ensure-proxy-deps.sh; installs via apt only as root)
+#   make test          venv + browser + keyring-deps + test-servers + proxy-deps,
+#                      then pytest inside a private
 #                      D-Bus session with a throwaway GNOME keyring (scripts/with-keyring.sh)
 #                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
 #   make demo          same setup, then scripts/demo.sh inside the throwaway keyring
@@ -27,7 +30,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv browser keyring-deps test-servers test demo lint format bench clean
+.PHONY: help venv browser keyring-deps test-servers proxy-deps test demo lint format bench clean
 
 help:
 	@sed -n '/^# Targets:/,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -49,7 +52,10 @@ keyring-deps:
 test-servers:
 	@bash scripts/ensure-test-servers.sh
 
-test: venv browser keyring-deps test-servers
+proxy-deps:
+	@bash scripts/ensure-proxy-deps.sh
+
+test: venv browser keyring-deps test-servers proxy-deps
 	bash scripts/with-keyring.sh $(VPY) -m pytest $(PYTEST_ARGS)
 
 demo: venv browser keyring-deps

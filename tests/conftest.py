@@ -65,6 +65,9 @@ def portal(make_portal) -> MockPortal:
     return make_portal()
 
 
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+
+
 @dataclass
 class CliResult:
     args: tuple[str, ...]
@@ -99,7 +102,12 @@ class Cli:
         return self.home / "config.toml"
 
     def base_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_BOT_")}
+        # A proxy of the machine's would now carry the mock's traffic: tests name their own.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("CHORUS_BOT_") and k.lower() not in _PROXY_VARIABLES
+        }
         env.update(
             CHORUS_BOT_STATE_DIR=str(self.state_dir),
             CHORUS_BOT_CONFIG=str(self.config_file),
