@@ -56,14 +56,20 @@ _ENV_KEYS = {
 }
 
 
-def config_file() -> Path:
+def _dirs(dirs: platformdirs.PlatformDirs | None) -> platformdirs.PlatformDirs:
+    # appauthor=False: on Windows %LOCALAPPDATA%\chorus-bot, not chorus-bot\chorus-bot.
+    return dirs or platformdirs.PlatformDirs(APP_NAME, appauthor=False)
+
+
+def config_file(dirs: platformdirs.PlatformDirs | None = None) -> Path:
+    """`dirs`: another platform's folders (tests); by default this machine's."""
     override = os.environ.get("CHORUS_BOT_CONFIG")
-    return Path(override) if override else platformdirs.user_config_path(APP_NAME) / "config.toml"
+    return Path(override) if override else Path(_dirs(dirs).user_config_dir) / "config.toml"
 
 
-def state_dir() -> Path:
+def state_dir(dirs: platformdirs.PlatformDirs | None = None) -> Path:
     override = os.environ.get("CHORUS_BOT_STATE_DIR")
-    return Path(override) if override else platformdirs.user_state_path(APP_NAME)
+    return Path(override) if override else Path(_dirs(dirs).user_state_dir)
 
 
 @dataclass(frozen=True)
