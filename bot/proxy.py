@@ -8,6 +8,7 @@ never its command line, and httpx through an auth header, never a URL that could
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -134,7 +135,7 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext | bool:
 
     context = ssl.create_default_context(cafile=certifi.where())
     try:
-        context.load_verify_locations(cafile=ca_file)
+        context.load_verify_locations(cafile=os.path.expanduser(ca_file))
     except (OSError, ssl.SSLError) as error:
         from bot.errors import ConfigError
 

@@ -271,3 +271,121 @@ def test_no_proxy_in_chromium_and_httpx_terms():
     assert mounts["all://*example.org"] is None and mounts["all://127.0.0.1"] is None
     assert mounts["all://[::1]"] is None and mounts["all://"] is not None
     assert Proxy("http://p:3128", ("*",)).playwright() is None
+
+
+# ca_file: a private authority, as a TLS-inspecting proxy has --------------------------------
+
+
+def _authority_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate it signed for localhost: (ca.pem, cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def build(subject, issuer, public_key, signer, *, ca: bool, names=None):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = build("Proxy CA", "Proxy CA", ca_key.public_key(), ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = build("localhost", "Proxy CA", key.public_key(), ca_key, ca=False, names=names)
+    pem = serialization.Encoding.PEM
+    paths = (folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    paths[0].write_bytes(ca_cert.public_bytes(pem))
+    paths[1].write_bytes(cert.public_bytes(pem))
+    paths[2].write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
+
+
+@pytest.fixture
+def tls_api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A minimal PISTE look-alike over TLS with a certificate from a private CA."""
+    import json as jsonlib
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ca, cert, key = _authority_and_server_cert(tmp_path)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = {"access_token": "t0k3n"} if self.path.endswith("/token") else {"codeRetour": 0}
+            data = jsonlib.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://localhost:{server.server_address[1]}", ca
+    server.shutdown()
+    server.server_close()
+
+
+def test_ca_file_makes_the_piste_client_trust_a_private_authority(tls_api):
+    from bot.errors import PisteUnavailable
+    from bot.piste import Endpoints, PisteClient
+
+    url, ca = tls_api
+    endpoints = Endpoints(oauth_url=f"{url}/token", api_url=url)
+
+    with PisteClient(endpoints, "id", "secret", timeout=5, tries=1, ca_file=str(ca)) as piste:
+        assert piste.verify("TECH_x@cpro.fr", "pw").accepted
+    # Without it the certificate is refused: TLS errors are never ignored.
+    with (
+        PisteClient(endpoints, "id", "secret", timeout=5, tries=1) as piste,
+        pytest.raises(PisteUnavailable),
+    ):
+        piste.verify("TECH_x@cpro.fr", "pw")
+
+
+def test_a_ca_file_that_is_not_pem_is_a_config_error(tmp_path, clean_env):
+    from bot.piste import Endpoints, PisteClient
+
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'ca_file = "{bad}"\n')
+    clean_env.setenv("CHORUS_BOT_CONFIG", str(config))
+    settings = build_settings()
+    assert settings.ca_file == str(bad)
+    with pytest.raises(ConfigError, match="cannot be read as PEM"):
+        PisteClient(Endpoints("https://x/t", "https://x"), "id", "s", ca_file=settings.ca_file)
+    with pytest.raises(ConfigError, match="is not a file"):
+        build_settings(ca_file=str(tmp_path / "absent.pem"))
