@@ -275,3 +275,34 @@ def test_a_bad_profile_is_refused_whichever_profile_runs(config, text, expected)
         build_settings()
     assert expected in caught.value.message
     assert caught.value.exit_code == 2
+
+
+def test_nested_tables_added_at_the_top_level_are_inherited_too(config):
+    config.write_text(
+        """
+[texts]
+login_submit = "Se connecter"
+[second_factor.imap]
+host = "imap.example.fr"
+user = "claire.martin"
+sender = "*@chorus-pro.gouv.fr"
+
+[profiles.syndicat]
+identifiant = "paul.durand"
+[profiles.syndicat.texts]
+login_identifiant = "Identifiant DGFiP"
+[profiles.syndicat.second_factor.imap]
+user = "paul.durand"
+""",
+        encoding="utf-8",
+    )
+
+    settings = build_settings(profile="syndicat")
+
+    assert settings.imap is not None
+    assert (settings.imap.host, settings.imap.user) == ("imap.example.fr", "paul.durand")
+    assert settings.texts.words("login_submit")[0] == "Se connecter"
+    assert settings.texts.words("login_identifiant")[0] == "Identifiant DGFiP"
+    assert settings.sources["second_factor.imap.user"] == "profile:syndicat"
+    assert settings.sources["second_factor.imap.host"] == "file"
+    assert build_settings().imap.user == "claire.martin"
