@@ -66,16 +66,25 @@ def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> Non
         login.open(start_url)
         session.settle()
         login.password.wait()
-        session.host_guard(session.url)
-        login.fill_identifiant(manager.identifiant)
-        session.host_guard(session.url)
-        login.fill_password(manager.password)
-        login.submit()
-        session.settle()
-        _wait_after_login(session, login)
+        submit_login(session, login, manager)
     second_factor = SecondFactorPage(session.page, session.texts)
     if second_factor.is_shown():
-        _pass_second_factor(session, second_factor, manager)
+        pass_second_factor(session, second_factor, manager)
+
+
+def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> None:
+    """Types the credentials into the login form on screen (genuine host only) and sends it.
+
+    Returns once the application list or the second factor's page shows. Call it inside the
+    `login` step: the session must not take the login page for an expired session.
+    """
+    session.host_guard(session.url)
+    login.fill_identifiant(manager.identifiant)
+    session.host_guard(session.url)
+    login.fill_password(manager.password)
+    login.submit()
+    session.settle()
+    _wait_after_login(session, login)
 
 
 def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
@@ -92,7 +101,7 @@ def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
     )
 
 
-def _pass_second_factor(
+def pass_second_factor(
     session: PortalSession, page: SecondFactorPage, manager: ManagerLogin
 ) -> None:
     with session.step(
@@ -123,6 +132,12 @@ def open_chorus_pro(session: PortalSession) -> None:
                 f"the application list has no link {session.texts.describe('chorus_pro')}",
                 hint="this account may lack Chorus Pro access: log in by hand to check",
             )
+    follow_chorus_pro(session, applications)
+
+
+def follow_chorus_pro(session: PortalSession, applications: ApplicationsPage) -> None:
+    """Clicks `Chorus Pro` and waits for its home, in this tab or in the one it opens."""
+    with session.step("application list", f"the link {session.texts.describe('chorus_pro')}"):
         popups: list = []
         session.page.on("popup", lambda popup: popups.append(popup))
         applications.click_chorus_pro()
@@ -179,7 +194,7 @@ def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
 def find_structure(session: PortalSession, siret: str) -> StructurePage:
     activities = open_manager_activities(session)
     with session.step("Mes structures", f"the row of structure {siret}"):
-        seen = _page_through(session, activities, stop_at=siret)
+        seen = page_through(session, activities, stop_at=siret)
         if not activities.has_row_for(siret):
             raise StructureNotFound(
                 f"structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
@@ -198,11 +213,11 @@ def list_structures(session: PortalSession) -> list[StructureRow]:
     activities = open_manager_activities(session)
     with session.step("Mes structures", _next_page_control(session)):
         rows: list[StructureRow] = []
-        _page_through(session, activities, collect=rows)
+        page_through(session, activities, collect=rows)
         return rows
 
 
-def _page_through(
+def page_through(
     session: PortalSession,
     activities: ManagerActivitiesPage,
     *,
@@ -222,7 +237,7 @@ def _page_through(
         # A pager that leads back to rows already seen would loop for ever.
         if not fresh or not activities.can_go_next():
             return len(seen_sirets)
-        _next_page(session, activities)
+        next_structures_page(session, activities)
 
 
 def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) -> None:
@@ -337,7 +352,7 @@ def each_structure_status(
         with session.step("Mes structures", _next_page_control(session)):
             if not rows or not activities.can_go_next():
                 break
-            _next_page(session, activities)
+            next_structures_page(session, activities)
             page_number += 1
     for siret in sorted(remaining or ()):
         yield (
@@ -382,11 +397,11 @@ def _back_to_list(
     activities = open_manager_activities(session)
     with session.step("Mes structures", _next_page_control(session)):
         for _ in range(page_number - 1):
-            _next_page(session, activities)
+            next_structures_page(session, activities)
     return activities
 
 
-def _next_page(session: PortalSession, activities: ManagerActivitiesPage) -> None:
+def next_structures_page(session: PortalSession, activities: ManagerActivitiesPage) -> None:
     rows = activities.read_rows()
     activities.go_next()
     session.settle()

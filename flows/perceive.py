@@ -233,6 +233,34 @@ _INVENTORY_JS = """(root) => {
 }"""
 
 
+# Runs in the page: `role "name"` of a match, as a person would name it. A field is named by
+# its label however attached; a typed value is never read (only a submit button's caption).
+_WHAT_JS = """e => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim().slice(0, 80);
+  const field = e.matches('input, textarea, select');
+  // A text inside a control is named as that control; a text elsewhere is itself.
+  const c = field ? e : (e.closest('a, button, [role=button], [role=link], [role=menuitem],'
+    + ' [role=tab], [onclick], [tabindex]') || e);
+  let name = c.getAttribute('aria-label') || c.getAttribute('title') || '';
+  if (!name && c.getAttribute('aria-labelledby')) {
+    name = c.getAttribute('aria-labelledby').split(/\\s+/).map(id => document.getElementById(id))
+      .filter(Boolean).map(x => x.textContent).join(' ');
+  }
+  if (!name && field) {
+    const cell = c.closest('td, th');
+    if (['submit', 'button', 'reset'].includes(c.type)) name = c.value;
+    else if (c.type === 'image') name = c.getAttribute('alt');
+    else if (c.labels && c.labels.length) name = c.labels[0].textContent;
+    else if (c.getAttribute('placeholder')) name = c.getAttribute('placeholder');
+    else if (cell && cell.previousElementSibling) name = cell.previousElementSibling.textContent;
+  }
+  if (!name && !field) name = c.innerText || c.textContent;
+  const role = c.getAttribute('role')
+    || (c.tagName === 'INPUT' ? `input[type=${c.type}]` : c.tagName.toLowerCase());
+  return `${role} "${clean(name)}"`;
+}"""
+
+
 def _union(locators: Iterable[Locator]) -> Locator:
     return reduce(lambda a, b: a.or_(b), locators)
 
@@ -287,13 +315,7 @@ class Perceived:
 
     def what(self) -> str:
         """Role and perceived name of the match, for `doctor` (never an input's value)."""
-        return self.best().evaluate(
-            """e => { const c = e.closest('a, button, [role], [onclick], [tabindex]') || e;
-              const name = (c.getAttribute('aria-label') || c.getAttribute('title')
-                || (c.tagName === 'INPUT' ? '' : c.innerText) || '').replace(/\\s+/g, ' ').trim();
-              return `${c.getAttribute('role') || c.tagName.toLowerCase()} "${name.slice(0, 80)}"`;
-            }"""
-        )
+        return self.best().evaluate(_WHAT_JS)
 
 
 class Perception:
@@ -496,6 +518,12 @@ class DataTable:
 
     def wait(self, timeout: float | None = None) -> None:
         self.candidates.first.wait_for(state="visible", timeout=timeout)
+
+    def what(self) -> str:
+        """Role and column headers of the table found, for `doctor`."""
+        role = self.locator.evaluate("t => t.getAttribute('role') || t.tagName.toLowerCase()")
+        headers, _ = self.read()
+        return f"{role} with columns {[h for h in headers if h]}"
 
     def present(self) -> bool:
         return self.locator.count() > 0
