@@ -127,11 +127,25 @@ def _sanitized_html(html: str) -> str:
     return redactor.redact(html)
 
 
+def masked_screenshot(page, path: Path | None = None, extra_masks: list | None = None) -> bytes:
+    """The whole page, with password fields, a new password shown and every known secret masked."""
+    from flows.pages.reset_result import NewPasswordScreen
+
+    masks = [page.locator("input[type=password]"), *NewPasswordScreen(page).password_locators()]
+    masks += [page.get_by_text(secret) for secret in redactor.known()]
+    masks += extra_masks or []
+    return page.screenshot(path=path, mask=masks, full_page=True, timeout=5000)
+
+
 class BrowserRun:
     """A browser for one command, with a run folder kept on failure (or with --trace)."""
 
-    def __init__(self, settings: Settings, label: str, *, record_trace: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, label: str, *, record_trace: bool = True, keep: bool = False
+    ) -> None:
         self.settings = settings
+        # `doctor` keeps its folder always: its report is the point of the run.
+        self.keep_folder = keep
         # A trace makes every page of a run ~50% slower (bench/); read-only commands can be run
         # again with --trace at no risk, so only they leave it out by default.
         self.record_trace = record_trace
@@ -246,11 +260,7 @@ class BrowserRun:
         (folder / "candidates.txt").write_text(redactor.redact(text), encoding="utf-8")
 
     def _screenshot(self, page, folder: Path) -> None:
-        from flows.pages.reset_result import NewPasswordScreen
-
-        masks = [page.locator("input[type=password]"), *NewPasswordScreen(page).password_locators()]
-        masks += [page.get_by_text(secret) for secret in redactor.known()]
-        page.screenshot(path=folder / "screenshot.png", mask=masks, full_page=True, timeout=5000)
+        masked_screenshot(page, folder / "screenshot.png")
 
     def keep(self) -> bool:
         return self.run_dir.exists() and any(self.run_dir.iterdir())
@@ -280,7 +290,7 @@ class BrowserRun:
         else:
             self._discard_trace()
         self.close()
-        if exc is None and not (self.settings.trace or self.kept_failures):
+        if exc is None and not (self.settings.trace or self.kept_failures or self.keep_folder):
             shutil.rmtree(self.run_dir, ignore_errors=True)
         elif exc is None:
             logger.info("run folder kept: {}", self.run_dir)

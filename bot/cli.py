@@ -437,6 +437,62 @@ def status(
     raise typer.Exit(batch.worst_exit_code(results))
 
 
+@app.command(
+    epilog="Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
+)
+def doctor(
+    structure: Annotated[
+        str | None,
+        typer.Option(
+            "--structure",
+            "-s",
+            help="The structure whose page is examined (default: the first listed that has a "
+            "technical user).",
+        ),
+    ] = None,
+    portal_url: PortalUrl = None,
+    headed: Headed = False,
+    timeout: Timeout = None,
+    browser: Browser = None,
+    allow_host: AllowHost = None,
+    verbose: Verbose = False,
+) -> None:
+    """Walk the whole path read-only and say, step by step, what the bot finds.
+
+    Login page (fields and button), second factor (when asked), application list and
+    `Chorus Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's
+    page (technical user, expiry, users block) and the reset button, which is found and
+    NEVER clicked. One line per step: found / not found, the element's role and perceived
+    name, milliseconds. Writes report.html in the run folder (what each step looked for and
+    its [texts] key, what matched, masked screenshots), to attach to a support request.
+
+    Exit codes: 0 every step found; 1 a step not found or not reached; 2 bad usage.
+    """
+    settings = _settings(
+        portal_url=portal_url,
+        headed=headed,
+        timeout=timeout,
+        browser=browser,
+        allow_hosts=allow_host,
+        verbose=verbose,
+    )
+    from bot.doctor import run_doctor, step_line
+
+    result = run_doctor(
+        settings,
+        structure,
+        _credential_source(settings),
+        on_step=lambda step: typer.echo(step_line(step)),
+    )
+    if result.failed:
+        names = ", ".join(step.name for step in result.failed)
+        typer.echo(f"{len(result.failed)} step(s) not found or not reached: {names}")
+    else:
+        typer.echo(f"Every step found ({len(result.steps)}); nothing was changed on the portal.")
+    typer.echo(f"Report: {result.report}")
+    raise typer.Exit(result.exit_code)
+
+
 @contextmanager
 def _progress_reporter() -> Iterator[Callable[[str, int, int | None], None]]:
     """A progress bar on a terminal; plain log lines otherwise (schedulers, CI logs)."""
