@@ -489,7 +489,8 @@ def doctor(
         typer.echo(f"{len(result.failed)} step(s) not found or not reached: {names}")
     else:
         typer.echo(f"Every step found ({len(result.steps)}); nothing was changed on the portal.")
-    typer.echo(f"Report: {result.report}")
+    if result.report is not None:
+        typer.echo(f"Report: {result.report}")
     raise typer.Exit(result.exit_code)
 
 
