@@ -91,7 +91,8 @@ def planned_steps(texts: Texts) -> list[DoctorStep]:
         DoctorStep("manager_activities", "Chorus Pro home: menu entry", "Chorus Pro home",
                    f"a menu entry {d('manager_activities')}"),
         DoctorStep("structures_header", "Mes structures: the table", "Mes structures",
-                   f"the table whose header reads {d('structures_header')}"),
+                   f"the table whose header reads {d('structures_header')}, under the "
+                   f"title {d('structures_section')} when the page shows it"),
         DoctorStep("next_page", "Mes structures: the pager", "Mes structures",
                    f"a pager control {d('next_page')}, when there is more than one page"),
         DoctorStep("structures_list", "Mes structures: every page", "Mes structures",
@@ -332,9 +333,18 @@ class _Walker:
             raise _Stop
         activities = holder[0]
         screen = "Mes structures, page 1"
-        self._decide(
-            table, FOUND, started, matched=activities.structures_table.what(), screen=screen
-        )
+        matched = activities.structures_table.what()
+        if not matched:  # the title is there, and something else in the table's place
+            self._decide(
+                table,
+                NOT_FOUND,
+                started,
+                screen=screen,
+                detail=f"no such table under {self.texts.describe('structures_section')}",
+            )
+            yield self._last(table)
+            raise _Stop
+        self._decide(table, FOUND, started, matched=matched, screen=screen)
 
         walk = StructuresWalk()
         rows = activities.read_rows()

@@ -520,8 +520,11 @@ class DataTable:
         self.candidates.first.wait_for(state="visible", timeout=timeout)
 
     def what(self) -> str:
-        """Role and column headers of the table found, for `doctor`."""
-        role = self.locator.evaluate("t => t.getAttribute('role') || t.tagName.toLowerCase()")
+        """Role and column headers of the table found, for `doctor`; "" when there is none."""
+        table = self.locator
+        if not table.count():
+            return ""
+        role = table.evaluate("t => t.getAttribute('role') || t.tagName.toLowerCase()")
         headers, _ = self.read()
         return f"{role} with columns {[h for h in headers if h]}"
 

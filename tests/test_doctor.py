@@ -179,6 +179,25 @@ def test_a_refused_login_stops_the_walk_and_says_so(cli, portal, real_keyring):
     cli.assert_no_secret(["not-the-password", MANAGER_PASSWORD, *portal_secrets(portal)])
 
 
+def test_no_structures_table_stops_the_walk_there(tmp_path, make_portal, real_keyring):
+    portal = make_portal(hide_structures_table=True, skin="jsf2017")
+    cli = Cli(home=tmp_path, portal_url=portal.url)
+
+    result = cli("doctor", "--timeout", "5")
+
+    assert result.returncode == 1, result.output
+    lines = _lines(result.stdout)
+    assert lines["manager_activities"].startswith("found")
+    # Not the `Demandes de rattachement` grid, which has an `Identifiant structure` column too.
+    assert lines["structures_header"].startswith("NOT FOUND"), lines["structures_header"]
+    assert "([texts] structures_header)" in lines["structures_header"]
+    for name in STEPS[STEPS.index("next_page") :]:
+        assert lines[name].startswith("not reached"), lines[name]
+    html = _report(result.stdout).read_text(encoding="utf-8")
+    # What the page offers instead: its tables and their headers.
+    assert "## Tables" in html and "Date de la demande" in html
+
+
 def test_a_structure_without_a_technical_user_is_reported_as_such(
     tmp_path, make_portal, real_keyring
 ):
