@@ -141,11 +141,16 @@ class BrowserRun:
     """A browser for one command, with a run folder kept on failure (or with --trace)."""
 
     def __init__(
-        self, settings: Settings, label: str, *, record_trace: bool = True, keep: bool = False
+        self,
+        settings: Settings,
+        label: str,
+        *,
+        record_trace: bool = True,
+        keep_folder: bool = False,
     ) -> None:
         self.settings = settings
         # `doctor` keeps its folder always: its report is the point of the run.
-        self.keep_folder = keep
+        self.keep_folder = keep_folder
         # A trace makes every page of a run ~50% slower (bench/); read-only commands can be run
         # again with --trace at no risk, so only they leave it out by default.
         self.record_trace = record_trace

@@ -456,6 +456,8 @@ def doctor(
     browser: Browser = None,
     allow_host: AllowHost = None,
     verbose: Verbose = False,
+    profile: Profile = None,
+    proxy: Proxy = None,
 ) -> None:
     """Walk the whole path read-only and say, step by step, what the bot finds.
 
@@ -469,6 +471,8 @@ def doctor(
     Exit codes: 0 every step found; 1 a step not found or not reached; 2 bad usage.
     """
     settings = _settings(
+        profile=profile,
+        proxy=proxy,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,

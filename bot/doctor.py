@@ -97,7 +97,7 @@ def run_doctor(
     manager = credentials.manager_login()
     steps: list[DoctorStep] = []
     screens: list[Screen] = []
-    run = BrowserRun(settings, "doctor", record_trace=False, keep=True)
+    run = BrowserRun(settings, "doctor", record_trace=False, keep_folder=True)
     started = datetime.now().astimezone()
     try:
         with run:
