@@ -192,7 +192,7 @@ def test_chorus_pro_link_missing(cli, portal, before):
     assert result.returncode == 1, result.output
     line = error_line(result)
     assert line.startswith("chorus-bot: error: application list: "), line
-    assert "`Chorus Pro` link" in line and "log in by hand" in line
+    assert "link `Chorus Pro` ([texts] chorus_pro)" in line and "log in by hand" in line
     _assert_untouched(portal, before)
     assert_diagnosis(result, step="application list", trace=True)
     _assert_history(cli, 1)
