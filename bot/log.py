@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from loguru import logger
 
 MASK = "********"
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The secret as text written by HTML, URL or JSON encoders holds it."""
+    return {
+        secret,
+        html.escape(secret, quote=True),
+        html.escape(secret, quote=False),
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
+def _json_unescape(text: str) -> str:
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|[\"\\/])",
+        lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" else m.group(1),
+        text,
+    )
 
 
 class Redactor:
@@ -31,11 +56,24 @@ class Redactor:
             return sorted(self._secrets)
 
     def redact(self, text: str) -> str:
+        """For the bot's own lines (logs, messages): every known secret, raw or encoded."""
         with self._lock:
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
-            text = text.replace(secret, MASK)
+            for form in sorted(encoded_forms(secret), key=len, reverse=True):
+                text = text.replace(form, MASK)
         return text
+
+    def found_in(self, text: str) -> bool:
+        """Whether a known secret is in `text`, raw or decoded from HTML, URL or JSON escapes.
+
+        A last check before an artefact is written; artefacts are redacted at their source.
+        """
+        secrets = self.known()
+        if not secrets:
+            return False
+        views = {text, html.unescape(text), unquote(text), unquote_plus(text), _json_unescape(text)}
+        return any(secret in view for secret in secrets for view in views)
 
 
 redactor = Redactor()

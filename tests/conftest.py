@@ -3,8 +3,12 @@ scan of every output and artefact for the secrets a run knows."""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -13,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
 
@@ -25,6 +30,9 @@ MANAGER = "claire.martin"
 MANAGER_PASSWORD = "Portail-Demo-2026!"
 SIAGEP = "25900096600020"  # first page of `Mes structures`
 PAGE3_SIRET = "93319084500067"  # 12th row: page 3 with 5 rows a page; expires in 20 days
+# Every technical password the tests' mock draws holds these: each is escaped by HTML, URLs or
+# JSON, so a copy of a secret in any of those encodings is always there to be found.
+SCAN_CHARS = "&<>\"'"
 
 
 def _browser_executable() -> str | None:
@@ -51,6 +59,7 @@ def make_portal() -> Iterator:
     started: list[MockPortal] = []
 
     def start(**options) -> MockPortal:
+        options.setdefault("password_chars", SCAN_CHARS)
         portal = MockPortal(PortalOptions(**options)).start()
         started.append(portal)
         return portal
@@ -92,6 +101,7 @@ class Cli:
     portal_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     runs: list[CliResult] = field(default_factory=list)
+    terminals: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
     @property
     def state_dir(self) -> Path:
@@ -189,12 +199,17 @@ class Cli:
                 child.kill()
                 child.wait()
             os.close(master)
+        self.terminals.append((tuple(args), seen))
         return returncode, seen
 
     def artefacts(self) -> list[tuple[str, str]]:
-        """(name, text) of every output and every file the runs left, traces unzipped."""
+        """(name, text) of every output and every file the runs left, traces unzipped.
+
+        The rescue folder is left out: it is the one place a password is meant to be.
+        """
         found = [(f"stdout of {r.args}", r.stdout) for r in self.runs]
         found += [(f"stderr of {r.args}", r.stderr) for r in self.runs]
+        found += [(f"terminal of {args}", seen) for args, seen in self.terminals]
         if self.state_dir.exists():
             for path in sorted(self.state_dir.rglob("*")):
                 if not path.is_file() or path.parent.name == "rescue":
@@ -209,16 +224,102 @@ class Cli:
         return found
 
     def assert_no_secret(self, secrets: list[str]) -> None:
-        """No secret, in any form a file may hold it (raw, UTF-8 bytes read as latin-1)."""
-        forms = set()
-        for secret in secrets:
-            if secret:
-                forms.add(secret)
-                forms.add(secret.encode("utf-8").decode("latin-1"))
-        hits = [
-            (name, secret) for name, text in self.artefacts() for secret in forms if secret in text
-        ]
-        assert not hits, f"secrets found in: {[name for name, _ in hits]}"
+        """No secret, in any encoding (see `find_secrets`), in any output or file of the runs."""
+        hits = find_secrets(self.artefacts(), secrets)
+        assert not hits, f"secrets found in: {hits}"
+
+
+# --- the secret scan -----------------------------------------------------------------------
+
+_JSON_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _json_unescape(text: str) -> str:
+    """JSON string escapes (`\\u0026`, `\\"`, `\\/`) undone anywhere in a text."""
+
+    def one(match: re.Match) -> str:
+        code = match.group(1)
+        if code.startswith("u"):
+            return chr(int(code[1:], 16))
+        return _JSON_ESCAPES.get(code, code)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])", one, text)
+
+
+# How a copy of a secret may be encoded in a text: each view undoes one encoding; two in a row
+# cover e.g. HTML escaped inside JSON (a trace's DOM snapshot) or a URL inside an attribute.
+_DECODERS = {
+    "HTML entities": html.unescape,
+    "URL-encoded": unquote,
+    "form-encoded": unquote_plus,
+    "JSON-escaped": _json_unescape,
+}
+
+
+def _views(text: str) -> dict[str, str]:
+    views = {"raw": text}
+    for name, decode in _DECODERS.items():
+        first = decode(text)
+        if first != text:
+            views.setdefault(name, first)
+            for name2, decode2 in _DECODERS.items():
+                second = decode2(first)
+                if second != first:
+                    views.setdefault(f"{name2} in {name}", second)
+    return views
+
+
+def base64_forms(secret: str) -> set[str]:
+    """The part of a secret's base64 that does not depend on what surrounds it, at each of
+    the three alignments a secret can have in a longer encoded text; standard and URL-safe."""
+    data = secret.encode("utf-8")
+    forms = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode("ascii").rstrip("=")
+        # The first quad mixes the bytes before the secret; the last one, those after it.
+        start = 4 if offset else 0
+        end = len(encoded) - (4 if (offset + len(data)) % 3 else 0)
+        stable = encoded[start:end]
+        if len(stable) >= 8:
+            forms.add(stable)
+            forms.add(stable.replace("+", "-").replace("/", "_"))
+    return forms
+
+
+def find_secrets(artefacts: list[tuple[str, str]], secrets: list[str]) -> list[str]:
+    """Where any secret is, and how: raw (also as UTF-8 bytes read as latin-1), HTML-escaped
+    (named, decimal or hex entities), URL- or form-encoded, JSON-escaped, or base64."""
+    wanted = {secret for secret in secrets if secret}
+    mojibake = {secret.encode("utf-8").decode("latin-1") for secret in wanted}
+    encoded = {form: secret for secret in wanted for form in base64_forms(secret)}
+    hits = []
+    for name, text in artefacts:
+        for view, decoded in _views(text).items():
+            if any(secret in decoded for secret in wanted | mojibake):
+                hits.append(f"{name} ({view})")
+        if any(form in text for form in encoded):
+            hits.append(f"{name} (base64)")
+    return hits
+
+
+def encodings(secret: str) -> dict[str, str]:
+    """A secret written in each encoding the scan must see through (for the scan's own test)."""
+    data = secret.encode("utf-8")
+    return {
+        "raw": secret,
+        "HTML, named entities": html.escape(secret, quote=True),
+        "HTML, decimal entities": "".join(f"&#{ord(c)};" for c in secret),
+        "HTML, hex entities": "".join(f"&#x{ord(c):x};" for c in secret),
+        "URL-encoded": quote(secret, safe=""),
+        "form-encoded": quote_plus(secret),
+        "JSON-escaped": json.dumps(secret)[1:-1],
+        "JSON, \\u escapes": "".join(f"\\u{ord(c):04x}" for c in secret),
+        "HTML inside JSON": json.dumps(html.escape(secret))[1:-1],
+        "base64": base64.b64encode(data).decode(),
+        "base64, shifted by one": base64.b64encode(b"x" + data).decode(),
+        "base64, shifted by two": base64.b64encode(b"xy" + data).decode(),
+        "base64, URL-safe": base64.urlsafe_b64encode(b"x" + data).decode(),
+    }
 
 
 @pytest.fixture
