@@ -10,7 +10,9 @@
 #                      (scripts/ensure-test-servers.sh; installs via apt only as root)
 #   make proxy-deps    make sure tinyproxy exists, for the proxy tests
 #                      (scripts/ensure-proxy-deps.sh; installs via apt only as root)
-#   make test          venv + browser + keyring-deps + test-servers + proxy-deps,
+#   make ocr-deps      make sure tesseract exists, to read screenshots in the masking tests
+#                      (scripts/ensure-ocr-deps.sh; installs via apt only as root)
+#   make test          venv + browser + keyring-deps + test-servers + proxy-deps + ocr-deps,
 #                      then pytest inside a private
 #                      D-Bus session with a throwaway GNOME keyring (scripts/with-keyring.sh)
 #                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
@@ -30,7 +32,8 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv browser keyring-deps test-servers proxy-deps test demo lint format bench clean
+.PHONY: help venv browser keyring-deps test-servers proxy-deps ocr-deps test demo lint format \
+	bench clean
 
 help:
 	@sed -n '/^# Targets:/,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -55,7 +58,10 @@ test-servers:
 proxy-deps:
 	@bash scripts/ensure-proxy-deps.sh
 
-test: venv browser keyring-deps test-servers proxy-deps
+ocr-deps:
+	@bash scripts/ensure-ocr-deps.sh
+
+test: venv browser keyring-deps test-servers proxy-deps ocr-deps
 	bash scripts/with-keyring.sh $(VPY) -m pytest $(PYTEST_ARGS)
 
 demo: venv browser keyring-deps

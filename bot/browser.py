@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Seeded into each run's own profile: the password manager and autofill never save what the
+# bot types (the manager's password) or what the portal shows.
+PROFILE_PREFERENCES = {
+    "credentials_enable_service": False,
+    "credentials_enable_autosignin": False,
+    "profile": {"password_manager_enabled": False},
+    "autofill": {"enabled": False, "profile_enabled": False, "credit_card_enabled": False},
+    "search": {"suggest_enabled": False},
+}
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # On PATH under Windows (PATHEXT adds .exe).
 WINDOWS_PATH_BROWSERS = ("chrome", "msedge", "chromium")
@@ -113,18 +123,54 @@ def find_browser(
     )
 
 
-def _sanitized_html(html: str) -> str:
-    # Typed or displayed values live in value attributes and textareas: drop them all.
-    html = re.sub(
-        r"(<input\b[^>]*?)\svalue\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)",
-        r"\1",
-        html,
-        flags=re.IGNORECASE,
-    )
-    html = re.sub(
-        r"(<textarea\b[^>]*>).*?(</textarea>)", r"\1\2", html, flags=re.IGNORECASE | re.DOTALL
-    )
-    return redactor.redact(html)
+# Run in every frame before a screenshot or the page's HTML is taken: the page itself is
+# redacted, so that no serialisation (HTML escaping, attribute quoting) can carry a secret out.
+# Typed or displayed values live in inputs and textareas: all emptied. Any text, comment or
+# attribute holding a known secret (raw, URL- or JSON-encoded) is emptied too, through open
+# shadow roots.
+_REDACT_PAGE = """secrets => {
+  const forms = secrets.flatMap(s => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
+  const holds = text => !!text && forms.some(form => text.includes(form));
+  const keep = new Set(['button', 'submit', 'reset', 'image', 'checkbox', 'radio', 'file']);
+  const walk = root => {
+    const texts = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_COMMENT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      if (holds(node.data)) node.data = '';
+    }
+    for (const element of root.querySelectorAll('*')) {
+      const tag = element.tagName.toLowerCase();
+      if (tag === 'input' && !keep.has((element.getAttribute('type') || '').toLowerCase())) {
+        element.removeAttribute('value');
+        element.value = '';
+      } else if (tag === 'textarea') {
+        element.value = '';
+        element.textContent = '';
+      }
+      for (const attribute of Array.from(element.attributes)) {
+        if (holds(attribute.value)) element.setAttribute(attribute.name, '');
+      }
+      if (element.shadowRoot) walk(element.shadowRoot);
+    }
+  };
+  walk(document);
+}"""
+
+# The new password's own element, for a password the bot could not read (so does not know):
+# every text in it goes, but the label before its colon.
+_EMPTY_PASSWORD_ELEMENTS = r"""elements => {
+  for (const element of elements) {
+    if (['INPUT', 'TEXTAREA'].includes(element.tagName)) {
+      element.value = '';
+      element.removeAttribute('value');
+    }
+    const texts = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      node.data = /mot de passe/i.test(node.data)
+        ? node.data.replace(/(mot de passe[^:]*:)[\s\S]*/i, '$1 ')
+        : '';
+    }
+  }
+}"""
 
 
 def masked_screenshot(page, path: Path | None = None, extra_masks: list | None = None) -> bytes:
@@ -135,6 +181,52 @@ def masked_screenshot(page, path: Path | None = None, extra_masks: list | None =
     masks += [page.get_by_text(secret) for secret in redactor.known()]
     masks += extra_masks or []
     return page.screenshot(path=path, mask=masks, full_page=True, timeout=5000)
+
+
+_FOLDER_PREFIX = "chorus-bot-"
+
+
+def _new_folder() -> Path:
+    """`$TMPDIR/chorus-bot-<pid>-<random>`, 0700: the browser's profile and its
+    temporary files. Short, because Chromium's socket path inside must fit in 108 bytes; the
+    pid tells a later run whether its owner is gone."""
+    return Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale_folders() -> None:
+    """Browser folders of runs that were killed (SIGKILL, power cut) before removing them."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_FOLDER_PREFIX}*"):
+        owner = folder.name[len(_FOLDER_PREFIX) :].split("-", 1)[0]
+        try:
+            mine = folder.lstat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+            logger.debug("removing the browser folder of a run that was killed: {}", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours to judge
+        return True
+    return True
+
+
+@contextmanager
+def _tmpdir(path: Path) -> Iterator[None]:
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
 
 
 class BrowserRun:
@@ -156,57 +248,117 @@ class BrowserRun:
         self.record_trace = record_trace
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         self.run_dir = settings.runs_dir / f"{stamp}-{label}"
+        # This run's browser profile and temporary files, removed at the end (see _new_folder).
+        self.folder: Path | None = None
+        self._launches = 0
+        self._proxy = None
         self._playwright = None
-        self._browser = None
         self._context = None
         self._tracing = False
         self.kept_failures = False
         self.session = None
+        # Chorus Pro `Accueil connecté`, once logged in; a new login may move it.
+        self.home_url: str | None = None
 
     def __enter__(self) -> BrowserRun:
         # Imported here so that commands without a browser start fast.
-        from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
 
         from bot import proxy as proxies
-        from flows.session import PortalSession
 
         # Before the browser: a missing proxy password is a usage error, not a browser one.
-        proxy = proxies.resolve(self.settings)
+        self._proxy = proxies.resolve(self.settings)
+        logger.debug("network: {}", proxies.describe(self._proxy))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.run_dir, 0o700)
-        self._playwright = sync_playwright().start()
+        remove_stale_folders()
+        self.folder = _new_folder()
+        (self.folder / "tmp").mkdir(mode=0o700)
+        try:
+            # Playwright's driver and the browser put their temporary files (trace chunks,
+            # downloads) in TMPDIR: this run's folder, so that none outlives the run.
+            with _tmpdir(self.folder / "tmp"):
+                self._playwright = sync_playwright().start()
+            self._launch()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _launch(self) -> None:
+        """A browser with a fresh profile of its own, and one page in it."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        from flows.session import PortalSession
+
+        self._launches += 1
+        profile = self.folder / f"profile-{self._launches}"
+        preferences = profile / "Default" / "Preferences"
+        preferences.parent.mkdir(parents=True, mode=0o700)
+        preferences.write_text(json.dumps(PROFILE_PREFERENCES), encoding="utf-8")
         try:
             chromium = self._playwright.chromium
             executable = find_browser(self.settings.browser, chromium.executable_path)
             logger.debug("browser: {}", executable or "Playwright's Chromium")
-            logger.debug("network: {}", proxies.describe(proxy))
-            self._browser = chromium.launch(
+            # A persistent context only because it is the one way to give Chromium its
+            # preferences; the profile is this run's own and goes with it.
+            self._context = chromium.launch_persistent_context(
+                str(profile),
                 executable_path=executable,
                 headless=not self.settings.headed,
                 args=CHROMIUM_ARGS,
                 # The password goes through Playwright's protocol, not Chromium's argv.
-                proxy=proxy.playwright() if proxy is not None else None,
+                proxy=self._proxy.playwright() if self._proxy is not None else None,
+                env={**os.environ, "TMPDIR": str(self.folder / "tmp")},
+                locale="fr-FR",
+                timezone_id="Europe/Paris",
             )
-            self._context = self._browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
-            page = self._context.new_page()
+            pages = self._context.pages
+            page = pages[0] if pages else self._context.new_page()
         except PlaywrightError as error:
-            self.close()
             raise BrowserError(
                 f"the browser did not start: {str(error).splitlines()[0]}",
                 step="browser start",
                 hint="check the browser with --browser PATH, or run `playwright install chromium`",
             ) from None
-        except BaseException:
-            self.close()
-            raise
         self.session = PortalSession(
             page,
             timeout_ms=self.settings.timeout_ms,
             host_guard=page_guard(self.settings.allow_hosts),
             texts=self.settings.texts,
         )
-        return self
+
+    def fresh_session(self) -> bool:
+        """A new page, for a new look at the portal after a step failed in the old one.
+
+        In the same browser while it lives (still logged in, then), else in a new browser.
+        Returns True when the browser is new: the caller must log in again.
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        from flows.session import PortalSession
+
+        old = self.session.page if self.session else None
+        try:
+            page = self._context.new_page()
+        except (PlaywrightError, AttributeError):
+            logger.info("the browser is gone: starting a new one")
+            self._close_browser()
+            shutil.rmtree(self.folder / f"profile-{self._launches}", ignore_errors=True)
+            self._launch()
+            return True
+        if old is not None:
+            try:
+                old.close()
+            except PlaywrightError:
+                logger.debug("the old page could not be closed")
+        self.session = PortalSession(
+            page,
+            timeout_ms=self.settings.timeout_ms,
+            host_guard=page_guard(self.settings.allow_hosts),
+            texts=self.settings.texts,
+        )
+        return False
 
     def start_trace(self) -> None:
         """Only after login: a trace records every typed value."""
@@ -235,13 +387,10 @@ class BrowserRun:
         step = getattr(error, "step", None) or (session.current_step if session else None)
         url = session.url if session else ""
         message = error.one_line() if isinstance(error, ChorusBotError) else type(error).__name__
+        # Redacted before serialising: JSON escapes a quote the raw secret holds.
+        failure = {"step": step, "url": redactor.redact(url), "error": redactor.redact(message)}
         (folder / "failure.json").write_text(
-            redactor.redact(
-                json.dumps(
-                    {"step": step, "url": url, "error": message}, ensure_ascii=False, indent=2
-                )
-            ),
-            encoding="utf-8",
+            json.dumps(failure, ensure_ascii=False, indent=2), encoding="utf-8"
         )
         self.stop_trace()
         if isinstance(error, ChorusBotError):
@@ -250,12 +399,28 @@ class BrowserRun:
             return
         session.stop_loading()
         try:
+            self._redact_page(session.page)
             self._screenshot(session.page, folder)
             html = session.page.content()
-            (folder / "page.html").write_text(_sanitized_html(html), encoding="utf-8")
-            self._write_candidates(session.page, folder)
         except Exception as failure:  # the browser may be the thing that failed
             logger.debug("no screenshot or page saved: {}", type(failure).__name__)
+            return
+        if redactor.found_in(html):
+            logger.warning("the page was not saved: it still held a secret after redaction")
+            return
+        (folder / "page.html").write_text(html, encoding="utf-8")
+        try:
+            self._write_candidates(session.page, folder)  # from the page as redacted
+        except Exception as failure:
+            logger.debug("no candidates saved: {}", type(failure).__name__)
+
+    def _redact_page(self, page) -> None:
+        from flows.pages.reset_result import NewPasswordScreen
+
+        for locator in NewPasswordScreen(page, self.settings.texts).password_locators():
+            locator.evaluate_all(_EMPTY_PASSWORD_ELEMENTS)
+        for frame in page.frames:
+            frame.evaluate(_REDACT_PAGE, redactor.known())
 
     def _write_candidates(self, page, folder: Path) -> None:
         """What the page offers, for the day the portal renamed what the bot looks for."""
@@ -265,22 +430,31 @@ class BrowserRun:
         (folder / "candidates.txt").write_text(redactor.redact(text), encoding="utf-8")
 
     def _screenshot(self, page, folder: Path) -> None:
+        # The page is already redacted; masks also cover what a repaint might bring back.
         masked_screenshot(page, folder / "screenshot.png")
 
     def keep(self) -> bool:
         return self.run_dir.exists() and any(self.run_dir.iterdir())
 
+    def _close_browser(self) -> None:
+        try:
+            if self._context is not None:
+                self._context.close()
+        except Exception as error:  # closing a crashed browser raises; nothing to save
+            logger.debug("while closing the browser: {}", type(error).__name__)
+        self._context = None
+        self._tracing = False
+
     def close(self) -> None:
-        for closer in (
-            lambda: self._context and self._context.close(),
-            lambda: self._browser and self._browser.close(),
-            lambda: self._playwright and self._playwright.stop(),
-        ):
-            try:
-                closer()
-            except Exception as error:  # closing a crashed browser raises; nothing to save
-                logger.debug("while closing the browser: {}", type(error).__name__)
-        self._context = self._browser = self._playwright = None
+        self._close_browser()
+        try:
+            if self._playwright is not None:
+                self._playwright.stop()
+        except Exception as error:
+            logger.debug("while stopping Playwright: {}", type(error).__name__)
+        self._playwright = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def __exit__(
         self,
