@@ -35,6 +35,7 @@ from bot.jobs import (
 )
 from bot.siret import parse_siret
 from flows.gestionnaire_path import StructuresWalk, each_structure_status, enter_chorus_pro
+from flows.models import ManagerLogin
 
 NO_TECHNICAL_USER = "no-technical-user"
 
@@ -288,14 +289,14 @@ def reset_many(
     results = BatchResults()
     label = f"{settings.profile}-reset-many" if settings.profile else "reset-many"
     with BrowserRun(settings, label) as run:
-        home_url = enter_chorus_pro(
+        run.home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )
         if targets is None:
-            targets = _due_structures(run, home_url, settings, force, results, handled or {})
+            targets = _due_structures(run, run.home_url, settings, force, results, handled or {})
         total = len(results) + len(targets)
         for siret in targets:
-            results.append(_reset_one(run, home_url, settings, siret, force=force))
+            results.append(_reset_one(run, settings, manager, siret, force=force))
             progress(siret, len(results), total)
     return _with_profile(results, settings)
 
@@ -348,12 +349,12 @@ def _skipped(siret: str, outcome, settings: Settings, note: str | None = None) -
 
 
 def _reset_one(
-    run: BrowserRun, home_url: str, settings: Settings, siret: str, *, force: bool
+    run: BrowserRun, settings: Settings, manager: ManagerLogin, siret: str, *, force: bool
 ) -> StructureResult:
     record = audit.AuditRecord(action="reset", structure=siret)
     try:
         with StructureLock(settings, siret):
-            report = reset_in_session(run, home_url, settings, siret, record, force=force)
+            report = reset_in_session(run, settings, manager, siret, record, force=force)
         return StructureResult(siret, reset=report)
     except ChorusBotError as error:
         record_failure(record, error)

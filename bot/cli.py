@@ -273,6 +273,14 @@ def reset(
     force: Annotated[
         bool, typer.Option("--force", help="Reset even if the expiry is far away.")
     ] = False,
+    no_reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--no-reconcile",
+            help="When a reset's new password is lost (error after the click), do not read the "
+            "expiry again nor reset once more: only report it.",
+        ),
+    ] = False,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -298,14 +306,18 @@ def reset(
     same structure at the same time. The password it replaces is kept under
     `chorus-bot/technical/<SIRET>/previous`. If the keyring fails after the reset, the new
     password goes to a rescue file readable only by you (exit 5): fix the keyring, then run
-    `chorus-bot recover`. On failure the run folder (step, URL, masked screenshot, page
-    without input values, trace of the steps before the reset click) is printed.
+    `chorus-bot recover`. If the portal may have reset but its new password was lost (error
+    after the click), it reads the expiry again and, if it moved, resets once more and keeps
+    that password (reconcile; --no-reconcile turns it off). On failure the run folder (step,
+    URL, masked screenshot, page without input values, trace of the steps before the reset
+    click) is printed.
 
     With --all-profiles: each profile's structures (--all: every one its account sees); a
     structure seen by two accounts is reset by the first profile only.
     """
     options = dict(
         within_days=within_days,
+        reconcile=False if no_reconcile else None,
         piste_env=piste_env,
         piste_api_url=piste_api_url,
         piste_oauth_url=piste_oauth_url,
@@ -589,6 +601,8 @@ def _print_results(results, as_json: bool, runs=None) -> None:
             shown = report.after or report.before
             login, expires = shown.login, f"{shown.expires_at:%d/%m/%Y %H:%M}"
             days, outcome = str(shown.days_left()), report.action
+            if report.reconciled:
+                outcome += " (reconciled)"
             if report.warnings:
                 outcome += " (" + "; ".join(report.warnings) + ")"
         if result.no_technical_user:
@@ -1088,6 +1102,7 @@ def config_show(
         "portal_url",
         "warn_days",
         "within_days",
+        "reconcile",
         "browser",
         "timeout",
         "allow_hosts",

@@ -23,6 +23,7 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "portal_url": (str, DEFAULT_PORTAL_URL),
     "warn_days": (int, 30),
     "within_days": (int, 90),
+    "reconcile": (bool, True),
     "browser": (str, None),
     "timeout": (float, 30.0),
     "allow_hosts": (list, []),
@@ -78,6 +79,8 @@ class Settings:
     identifiant: str | None = None
     warn_days: int = 30
     within_days: int = 90
+    # After a reset whose new password was lost: read the expiry again, and reset once more.
+    reconcile: bool = True
     browser: str | None = None
     timeout: float = 30.0
     allow_hosts: tuple[str, ...] = ()

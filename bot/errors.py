@@ -28,6 +28,9 @@ class ChorusBotError(Exception):
     exit_code = EXIT_FAILURE
     # True when nothing more can be done in this run (no browser, or the user said stop).
     ends_run = False
+    # Set by the flow on errors after the reset click: the portal may have reset, and the new
+    # password was not captured. `reset` then reconciles (bot/jobs.py).
+    reset_may_have_happened = False
 
     def __init__(self, message: str, *, step: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
@@ -116,6 +119,10 @@ class ResetNotConfirmed(PortalError):
 
 class PasswordNotShown(PortalError):
     """The portal reset the password but did not show the new one."""
+
+
+class PasswordLost(PortalError):
+    """The portal reset the password and the new one was lost, even after a second reset."""
 
 
 class PisteError(ChorusBotError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from loguru import logger
 
@@ -19,10 +19,13 @@ from bot.errors import (
     AlreadyRunning,
     ChorusBotError,
     HandoverFailed,
+    Interrupted,
     KeyringError,
+    PasswordLost,
     PasswordRescued,
     PisteError,
     ResetNotConfirmed,
+    SessionExpired,
     VerificationFailed,
 )
 from bot.hosts import check_portal_url
@@ -33,10 +36,11 @@ from bot.siret import parse_siret
 from flows.gestionnaire_path import (
     ResetOutcome,
     check_flow,
+    check_structure,
     enter_chorus_pro,
     reset_structure,
 )
-from flows.models import NewPassword, TechnicalStatus
+from flows.models import ManagerLogin, NewPassword, TechnicalStatus
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class ResetReport:
     notes: list[str] = field(default_factory=list)  # lines the after-reset steps want shown
     # Steps of the hand-over that failed (the reset itself is done): exit code 6.
     handover_failures: list[str] = field(default_factory=list)
+    # The error that lost the first reset's password, when a second reset replaced it.
+    reconciled: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -205,16 +211,16 @@ class StructureLock:
 
 def _reset_locked(settings, siret, manager, record, *, force: bool) -> ResetReport:
     with BrowserRun(settings, f"reset-{siret}") as run:
-        home_url = enter_chorus_pro(
+        run.home_url = enter_chorus_pro(
             run.session, settings.portal_url, manager, on_logged_in=run.start_trace
         )
-        return reset_in_session(run, home_url, settings, siret, record, force=force)
+        return reset_in_session(run, settings, manager, siret, record, force=force)
 
 
 def reset_in_session(
     run: BrowserRun,
-    home_url: str,
     settings: Settings,
+    manager: ManagerLogin,
     siret: str,
     record: audit.AuditRecord,
     *,
@@ -222,8 +228,10 @@ def reset_in_session(
 ) -> ResetReport:
     """One structure's reset, in a browser already logged in to Chorus Pro."""
     stored: list[NewPassword] = []
+    read_before: list[TechnicalStatus] = []
 
     def before_reset(status: TechnicalStatus) -> bool:
+        read_before.append(status)
         record.technical_login = status.login
         record.expiry_before = status.expires_at.isoformat()
         days = status.days_left()
@@ -261,9 +269,10 @@ def reset_in_session(
             secret_store.technical_service(siret),
         )
 
+    lost: ChorusBotError | None = None
     try:
         result = reset_structure(
-            run.session, home_url, siret, before_reset=before_reset, on_password=on_password
+            run.session, run.home_url, siret, before_reset=before_reset, on_password=on_password
         )
     except ChorusBotError as error:
         if stored and not isinstance(error, PasswordRescued):
@@ -272,13 +281,124 @@ def reset_in_session(
                 if error.hint
                 else "the new password IS stored in the keyring"
             )
-        raise
+        if not (error.reset_may_have_happened and settings.reconcile and read_before):
+            raise
+        if isinstance(error, Interrupted):  # the user said stop: no second reset
+            raise
+        lost = error
+        try:
+            result = _reconcile(run, settings, manager, siret, read_before[0], error, on_password)
+        except PasswordLost:
+            record.outcome = "reset-lost"  # the portal did reset: the history must say so
+            raise
     if isinstance(result, TechnicalStatus):
         record.outcome, record.exit_code = "skipped", EXIT_OK
         return ResetReport(siret=siret, action="skipped", before=result)
     report = _confirm_reset(siret, result, record)
-    after_reset(settings, stored[0], report, record)
+    if lost is not None:
+        line = redactor.redact(f"{lost.step}: {lost.message}")
+        record.outcome = "reset-reconciled"
+        record.detail = f"first reset lost its password ({line}); reset again, stored"
+        report = replace(report, reconciled=line)
+        report.notes.append(
+            f"Reconciled     : the first reset's new password was lost ({line}); "
+            "reset once more and stored that one"
+        )
+    after_reset(settings, stored[-1], report, record)
     return report
+
+
+def _manual_procedure(siret: str) -> str:
+    return (
+        "the connector's old password no longer works: once the portal works again run "
+        f"`chorus-bot reset --structure {siret} --force`, or reset by hand on the portal "
+        "(Mes structures, the structure, `Réinitialiser le mot de passe (utilisateur "
+        "technique)`) and give the password shown to the connector"
+    )
+
+
+def _reconcile(
+    run: BrowserRun,
+    settings: Settings,
+    manager: ManagerLogin,
+    siret: str,
+    before: TechnicalStatus,
+    lost: ChorusBotError,
+    on_password,
+) -> ResetOutcome:
+    """The reset may have happened, but its new password was not captured: did it?
+
+    A fresh page (a new browser if the old one died) reads the expiry again. Unmoved: nothing
+    changed, `lost` is raised saying so. Moved: the portal holds a password nobody has, so
+    the structure is reset once more, once, and that password is stored as usual.
+    """
+    logger.warning(
+        "{}: {}; reading the expiry again to know whether the portal reset",
+        siret,
+        redactor.redact(f"{lost.step}: {lost.message}"),
+    )
+    run.save_diagnosis(lost, name=f"{siret}-first-reset")
+    lost.run_dir = None  # the run folder printed is the one of the run's outcome
+    try:
+        now = _read_again(run, settings, manager, siret)
+    except Interrupted:
+        raise
+    except ChorusBotError as error:
+        lost.hint = (
+            f"the reset may have happened and the expiry could not be read again "
+            f"({error.step}: {error.message.rstrip('.')}): run `chorus-bot check --structure "
+            f"{siret}`; if the expiry moved, the old password no longer works: reset again "
+            f"with `chorus-bot reset --structure {siret} --force`"
+        )
+        raise lost from None
+    lost.ends_run = False  # a browser works again: a run over many structures can go on
+    if now.expires_at <= before.expires_at:
+        lost.hint = (
+            f"the expiry did not move ({now.expires_at:%d/%m/%Y %H:%M:%S}): the portal did not "
+            "reset, nothing changed and the old password still works; run the command again "
+            "later"
+        )
+        raise lost from None
+    logger.warning(
+        "{}: the expiry moved to {:%d/%m/%Y %H:%M:%S}: the portal did reset; resetting once more "
+        "to get a password that is kept",
+        siret,
+        now.expires_at,
+    )
+    try:
+        second = reset_structure(
+            run.session,
+            run.home_url,
+            siret,
+            before_reset=lambda status: True,
+            on_password=on_password,
+        )
+    except (PasswordRescued, Interrupted):
+        raise
+    except ChorusBotError as error:
+        raise PasswordLost(
+            f"the portal reset the password but its new one was lost ({lost.message.rstrip('.')})"
+            f", and the second reset failed too ({error.message.rstrip('.')})",
+            step=error.step,
+            hint=_manual_procedure(siret),
+        ) from None
+    assert isinstance(second, ResetOutcome)
+    # Compared with the expiry before the first reset: both resets may fall in the same second.
+    return ResetOutcome(before=before, after=second.after)
+
+
+def _read_again(
+    run: BrowserRun, settings: Settings, manager: ManagerLogin, siret: str
+) -> TechnicalStatus:
+    """The structure's status in a fresh page, logged in again if the session is gone."""
+    if run.fresh_session() or run.home_url is None:
+        run.home_url = enter_chorus_pro(run.session, settings.portal_url, manager)
+    try:
+        return check_structure(run.session, run.home_url, siret)
+    except SessionExpired:
+        logger.info("{}: the portal session ended: logging in again", siret)
+        run.home_url = enter_chorus_pro(run.session, settings.portal_url, manager)
+        return check_structure(run.session, run.home_url, siret)
 
 
 def after_reset(

@@ -501,6 +501,7 @@ def _reset_may_have_happened(siret: str) -> Iterator[None]:
     try:
         yield
     except ChorusBotError as error:
+        error.reset_may_have_happened = True
         error.hint = (
             f"the reset may have happened: run `chorus-bot check --structure {siret}`; if the "
             "expiry moved, the old password no longer works: reset again with "

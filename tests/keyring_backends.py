@@ -7,6 +7,8 @@ dies halfway (a locked collection, a crashed daemon, a full disk) looks like thi
 
 from __future__ import annotations
 
+import os
+
 from keyring.backends.SecretService import Keyring as SecretServiceKeyring
 from keyring.errors import PasswordSetError
 
@@ -28,4 +30,17 @@ class RefusesTechnicalWrites(SecretServiceKeyring):
     def set_password(self, service: str, username: str, password: str) -> None:
         if service.startswith("chorus-bot/technical/"):
             raise PasswordSetError("test backend: technical entries are refused")
+        super().set_password(service, username, password)
+
+
+class RefusesOneStructure(SecretServiceKeyring):
+    """Storing the technical password of one structure (env TEST_REFUSED_SIRET) fails: a
+    keyring failing in the middle of a run over many structures."""
+
+    priority = 0.1
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        refused = os.environ.get("TEST_REFUSED_SIRET", "")
+        if refused and service.startswith(f"chorus-bot/technical/{refused}"):
+            raise PasswordSetError("test backend: this structure's entries are refused")
         super().set_password(service, username, password)

@@ -7,13 +7,16 @@ import contextlib
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import keyring
 
-from tests.conftest import CliResult
+from fixtures.mock_portal import MockPortal
+from tests.conftest import Cli, CliResult
 
 
 def error_line(result: CliResult) -> str:
@@ -84,6 +87,41 @@ def history(state_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def start_cli(cli: Cli, *args: str, **env: str) -> subprocess.Popen:
+    """`chorus-bot` started, not waited for: a test acts on it while it runs."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**cli.base_env(), **env},
+        cwd=cli.home,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+
+
+def finish_cli(cli: Cli, process: subprocess.Popen, args: tuple[str, ...]) -> CliResult:
+    stdout, stderr = process.communicate(timeout=120)
+    result = CliResult(args, process.returncode, stdout, stderr)
+    cli.runs.append(result)
+    return result
+
+
+def record_drawn(portal: MockPortal) -> list[str]:
+    """Every password the portal draws from now on, lost ones included, for the secret scan."""
+    drawn: list[str] = []
+    original = portal.state.reset_password
+
+    def reset_password(rec, move_expiry: bool = True) -> str:
+        password = original(rec, move_expiry)
+        drawn.append(password)
+        return password
+
+    portal.state.reset_password = reset_password
+    return drawn
 
 
 def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = 60) -> None:
