@@ -163,12 +163,14 @@ def _delete(service: str, login: str | None = None) -> bool:
 def probe() -> None:
     """Proves the keyring can write, read back and delete, before anything depends on it."""
     value = secrets.token_urlsafe(16)
+    # A name of its own: two runs probing at once must not read or delete each other's entry.
+    name = f"probe-{secrets.token_hex(8)}"
     with _keyring_step("write a probe entry"):
-        keyring.set_password(PROBE_SERVICE, "probe", value)
+        keyring.set_password(PROBE_SERVICE, name, value)
     with _keyring_step("read a probe entry back"):
-        read = keyring.get_password(PROBE_SERVICE, "probe")
+        read = keyring.get_password(PROBE_SERVICE, name)
     with _keyring_step("delete a probe entry"):
-        keyring.delete_password(PROBE_SERVICE, "probe")
+        keyring.delete_password(PROBE_SERVICE, name)
     if read != value:
         raise KeyringError(
             "the keyring returned another value than the one written", hint=_NO_BACKEND_HINT

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import keyring
 import pytest
-from filelock import FileLock
 
 from bot.errors import HostNotAllowed, PortalError
 from bot.hosts import check_portal_url, host_problem, page_guard
@@ -21,9 +20,12 @@ from tests.conftest import MANAGER_PASSWORD, PAGE3_SIRET, SIAGEP, portal_secrets
 from tests.runs import (
     assert_diagnosis,
     error_line,
+    finish_cli,
     history,
     no_run_folder,
     previous,
+    record_drawn,
+    start_cli,
     store_technical,
     technical,
 )
@@ -85,25 +87,38 @@ def test_expiry_not_moved_keeps_both_passwords(cli, portal, real_keyring):
 # --- one run at a time per structure -------------------------------------------------------
 
 
-def test_second_concurrent_reset_exits_1_and_changes_nothing(cli, portal, real_keyring):
+def test_two_resets_of_one_structure_at_once_reset_it_once(cli, portal, real_keyring):
     record = portal.state.structure(PAGE3_SIRET)
     old = (record.tech_login, record.tech_password)
     store_technical(PAGE3_SIRET, *old)
-    locks = cli.state_dir / "locks"
-    locks.mkdir(parents=True)
+    drawn = record_drawn(portal)
+    # Whichever run takes the lock keeps it over a slow structure page, long after the other
+    # one, started at the same moment, has tried to take it.
+    portal.faults.add(Fault("slow", "structure", seconds=5, times=1))
+    args = ("reset", "--structure", PAGE3_SIRET)
 
-    with FileLock(locks / f"{PAGE3_SIRET}.lock"):  # what a first, running reset holds
-        result = cli("reset", "--structure", PAGE3_SIRET)
+    processes = [start_cli(cli, *args), start_cli(cli, *args)]
+    try:
+        results = [finish_cli(cli, process, args) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
 
-    assert result.returncode == 1, result.output
-    line = error_line(result)
-    assert "another chorus-bot run is resetting structure" in line and "wait" in line
-    assert portal.state.requests == []
-    assert record.reset_count == 0
-    assert technical(PAGE3_SIRET) == old and previous(PAGE3_SIRET) is None
-    assert no_run_folder(cli.state_dir)
-    assert history(cli.state_dir)[-1]["exit_code"] == 1
-    cli.assert_no_secret([*portal_secrets(portal)])
+    assert sorted(result.returncode for result in results) == [0, 1], [r.output for r in results]
+    done, refused = sorted(results, key=lambda result: result.returncode)
+    line = error_line(refused)
+    assert "another chorus-bot run is resetting structure" in line and "wait" in line, line
+    assert "nothing was changed" in line
+    assert "diagnosis saved" not in refused.stderr
+    assert "New password stored in the keyring" in done.stdout
+    assert record.reset_count == 1
+    assert portal.state.successful_logins == 1  # the refused run never reached the portal
+    assert technical(PAGE3_SIRET) == (record.tech_login, record.tech_password)
+    assert previous(PAGE3_SIRET) == old
+    outcomes = sorted((h["outcome"], h["exit_code"]) for h in history(cli.state_dir))
+    assert outcomes == [("failed", 1), ("reset", 0)]
+    cli.assert_no_secret([*portal_secrets(portal), *drawn, old[1]])
 
 
 # --- only genuine hosts --------------------------------------------------------------------
