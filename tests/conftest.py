@@ -10,8 +10,10 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -320,6 +322,20 @@ def encodings(secret: str) -> dict[str, str]:
         "base64, shifted by two": base64.b64encode(b"xy" + data).decode(),
         "base64, URL-safe": base64.urlsafe_b64encode(b"x" + data).decode(),
     }
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A TMPDIR for the CLI, private to the test. Short: Chromium's socket path inside it must
+    fit in 108 bytes, which a pytest tmp_path does not leave room for."""
+    path = Path(tempfile.mkdtemp(prefix="cb-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def browser_folders(tmpdir: Path) -> list[Path]:
+    """The browser folders (profile, temporary files) that runs left in their TMPDIR."""
+    return sorted(tmpdir.glob("chorus-bot-*"))
 
 
 @pytest.fixture

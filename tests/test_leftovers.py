@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fixtures.mock_portal import Fault
-from tests.conftest import PAGE3_SIRET, SIAGEP, Cli, find_secrets, portal_secrets
+from tests.conftest import PAGE3_SIRET, SIAGEP, Cli, browser_folders, find_secrets, portal_secrets
 from tests.runs import (
     alive,
     browser_processes,
@@ -31,25 +28,12 @@ from tests.runs import (
 )
 
 
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    """The CLI's TMPDIR, private to the test. Short: Chromium's socket path inside it must
-    fit in 108 bytes, which a pytest tmp_path does not leave room for."""
-    path = Path(tempfile.mkdtemp(prefix="cb-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _files(root: Path) -> list[tuple[str, str]]:
     return [
         (str(path), path.read_bytes().decode("latin-1"))
         for path in sorted(root.rglob("*"))
         if path.is_file() and not path.is_symlink()
     ]
-
-
-def _browser_folders(root: Path) -> list[Path]:
-    return sorted(root.glob("chorus-bot-*"))
 
 
 def _holding_file(cli: Cli) -> Path:
@@ -89,7 +73,7 @@ def test_sigkill_of_the_bot_leaves_no_secret_and_the_next_run_cleans_up(
         browsers = browser_processes(process.pid)
         assert browsers, "no browser under the CLI"
         # The profile is this run's own, and Chromium keeps the preferences it was given.
-        folders = _browser_folders(short_tmp)
+        folders = browser_folders(short_tmp)
         assert len(folders) == 1, folders
         profile = folders[0] / "profile-1"
         assert any(f"--user-data-dir={profile}" in command_line(pid) for pid in browsers)
@@ -110,7 +94,7 @@ def test_sigkill_of_the_bot_leaves_no_secret_and_the_next_run_cleans_up(
             process.kill()
 
     assert result.returncode == -signal.SIGKILL
-    assert _browser_folders(short_tmp), "a killed run cannot remove its folder: what is left?"
+    assert browser_folders(short_tmp), "a killed run cannot remove its folder: what is left?"
     if when == "password-shown":
         assert technical(PAGE3_SIRET) == (record.tech_login, record.tech_password)
     secrets = [*portal_secrets(portal), *drawn, old[1]]
@@ -121,7 +105,7 @@ def test_sigkill_of_the_bot_leaves_no_secret_and_the_next_run_cleans_up(
     after = cli("check", "--structure", SIAGEP, TMPDIR=str(short_tmp))
 
     assert after.returncode == 0, after.output
-    assert _browser_folders(short_tmp) == [], "the killed run's browser folder is still there"
+    assert browser_folders(short_tmp) == [], "the killed run's browser folder is still there"
 
 
 def test_a_run_leaves_no_browser_folder(cli, portal, real_keyring, short_tmp):

@@ -18,7 +18,7 @@ import pytest
 
 from fixtures.mock_portal import Fault, MockPortal
 from fixtures.mock_portal.state import DEFAULT_SEED
-from tests.conftest import PAGE3_SIRET, Cli, CliResult, portal_secrets
+from tests.conftest import PAGE3_SIRET, Cli, CliResult, browser_folders, portal_secrets
 from tests.runs import (
     browser_processes,
     error_line,
@@ -220,8 +220,8 @@ BATCH = [
 
 @pytest.mark.parametrize(("faults", "env", "code", "resets", "stored", "outcome", "words"), BATCH)
 def test_a_fault_on_the_second_of_three_structures(
-    make_portal, tmp_path, real_keyring, three_due, faults, env, code, resets, stored, outcome,
-    words,
+    make_portal, tmp_path, real_keyring, three_due, short_tmp, faults, env, code, resets, stored,
+    outcome, words,
 ):  # fmt: skip
     portal = make_portal(seed=three_due)
     cli = Cli(home=tmp_path, portal_url=portal.url)
@@ -238,7 +238,7 @@ def test_a_fault_on_the_second_of_three_structures(
     )  # fmt: skip
 
     if killer:
-        process = start_cli(cli, *args)
+        process = start_cli(cli, *args, TMPDIR=str(short_tmp))
         try:
             _kill_browser_after_click(process, portal)
             result = finish_cli(cli, process, args)
@@ -272,3 +272,5 @@ def test_a_fault_on_the_second_of_three_structures(
         assert "FAILED" in row and words in row, row
     secrets = [*portal_secrets(portal), *drawn, *(o[1] for o in old.values()), CLIENT_SECRET]
     cli.assert_no_secret(secrets)
+    # Nothing of the killed browser, nor of the new one, outlives the run.
+    assert browser_folders(short_tmp) == []
