@@ -155,6 +155,18 @@ _REDACT_PAGE = """secrets => {
   walk(document);
 }"""
 
+# After the screenshot, which shows buttons with their labels: no value attribute at all goes
+# into page.html, whatever the input's type.
+_DROP_VALUES = """() => {
+  const walk = root => {
+    for (const element of root.querySelectorAll('*')) {
+      if (element.tagName === 'INPUT') element.removeAttribute('value');
+      if (element.shadowRoot) walk(element.shadowRoot);
+    }
+  };
+  walk(document);
+}"""
+
 # The new password's own element, for a password the bot could not read (so does not know):
 # every text in it goes, but the label before its colon.
 _EMPTY_PASSWORD_ELEMENTS = r"""elements => {
@@ -401,6 +413,8 @@ class BrowserRun:
         try:
             self._redact_page(session.page)
             self._screenshot(session.page, folder)
+            for frame in session.page.frames:
+                frame.evaluate(_DROP_VALUES)
             html = session.page.content()
         except Exception as failure:  # the browser may be the thing that failed
             logger.debug("no screenshot or page saved: {}", type(failure).__name__)
