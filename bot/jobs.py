@@ -286,8 +286,13 @@ def reset_in_session(
         if isinstance(error, Interrupted):  # the user said stop: no second reset
             raise
         lost = error
+        # No page came back for the click (the flow clears the status before it): the portal
+        # may still be working on the reset.
+        unanswered = run.session is not None and run.session.last_status is None
         try:
-            result = _reconcile(run, settings, manager, siret, read_before[0], error, on_password)
+            result = _reconcile(
+                run, settings, manager, siret, read_before[0], error, on_password, unanswered
+            )
         except PasswordLost:
             record.outcome = "reset-lost"  # the portal did reset: the history must say so
             raise
@@ -325,6 +330,7 @@ def _reconcile(
     before: TechnicalStatus,
     lost: ChorusBotError,
     on_password,
+    unanswered: bool,
 ) -> ResetOutcome:
     """The reset may have happened, but its new password was not captured: did it?
 
@@ -352,6 +358,14 @@ def _reconcile(
         )
         raise lost from None
     lost.ends_run = False  # a browser works again: a run over many structures can go on
+    if now.expires_at <= before.expires_at and unanswered:
+        lost.hint = (
+            f"the expiry has not moved so far ({now.expires_at:%d/%m/%Y %H:%M:%S}), but the "
+            "portal never answered the reset and may still carry it out: run `chorus-bot check "
+            f"--structure {siret}` in a few minutes; if the expiry moved by then, the old password "
+            f"no longer works: reset again with `chorus-bot reset --structure {siret} --force`"
+        )
+        raise lost from None
     if now.expires_at <= before.expires_at:
         lost.hint = (
             f"the expiry did not move ({now.expires_at:%d/%m/%Y %H:%M:%S}): the portal did not "

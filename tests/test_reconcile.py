@@ -101,6 +101,25 @@ def test_a_lost_password_is_reconciled_by_a_second_reset(
     cli.assert_no_secret([*portal_secrets(portal), *drawn, old[1]])
 
 
+def test_an_unanswered_reset_is_not_called_harmless(cli, portal, real_keyring):
+    """The reset POST gets no answer within --timeout: the expiry has not moved when it is read
+    again, but the portal may still reset. The message must not say the old password works."""
+    drawn = record_drawn(portal)
+    old = keep_old(portal, PAGE3_SIRET)
+    portal.faults.add(Fault("slow", "reset", seconds=60, times=1))
+
+    result = _reset(cli, timeout="3")
+
+    assert result.returncode == 1, result.output
+    line = error_line(result)
+    assert line.startswith("chorus-bot: error: reset: "), line
+    assert "has not moved so far" in line and "may still carry it out" in line, line
+    assert f"check --structure {PAGE3_SIRET}` in a few minutes" in line
+    assert "still works" not in line
+    assert_untouched(portal, PAGE3_SIRET, old, resets=0)
+    cli.assert_no_secret([*portal_secrets(portal), *drawn, old[1]])
+
+
 def test_a_second_loss_exits_1_with_the_manual_procedure(cli, portal, real_keyring):
     drawn = record_drawn(portal)
     old = keep_old(portal, PAGE3_SIRET)

@@ -12,7 +12,8 @@ import pytest
 from fixtures.mock_portal.state import generate_password
 from tests.conftest import SCAN_CHARS, Cli, CliResult, encodings, find_secrets
 
-SECRET = generate_password(required=SCAN_CHARS)
+# Letters around it: an escape only prepended to a first `"` would leave the raw secret whole.
+SECRET = f"a{generate_password(required=SCAN_CHARS)}z"
 
 
 def _places(cli: Cli, text: str) -> dict[str, Callable[[], None]]:
