@@ -113,14 +113,13 @@ def finish_cli(cli: Cli, process: subprocess.Popen, args: tuple[str, ...]) -> Cl
 def record_drawn(portal: MockPortal) -> list[str]:
     """Every password the portal draws from now on, lost ones included, for the secret scan."""
     drawn: list[str] = []
-    original = portal.state.reset_password
+    original = portal.state.apply_password  # every reset goes through it, whatever the path
 
-    def reset_password(rec, move_expiry: bool = True) -> str:
-        password = original(rec, move_expiry)
+    def apply_password(rec, password: str, move_expiry: bool = True) -> str:
         drawn.append(password)
-        return password
+        return original(rec, password, move_expiry)
 
-    portal.state.reset_password = reset_password
+    portal.state.apply_password = apply_password
     return drawn
 
 
