@@ -126,11 +126,15 @@ def find_browser(
 # Run in every frame before a screenshot or the page's HTML is taken: the page itself is
 # redacted, so that no serialisation (HTML escaping, attribute quoting) can carry a secret out.
 # Typed or displayed values live in inputs and textareas: all emptied. Any text, comment or
-# attribute holding a known secret (raw, URL- or JSON-encoded) is emptied too, through open
-# shadow roots.
-_REDACT_PAGE = """secrets => {
-  const forms = secrets.flatMap(s => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-  const holds = text => !!text && forms.some(form => text.includes(form));
+# attribute holding a known secret (raw, URL-encoded however, or JSON-escaped) is emptied too,
+# through open shadow roots.
+_REDACT_PAGE = r"""secrets => {
+  const forms = secrets.flatMap(s => [s, JSON.stringify(s).slice(1, -1)]);
+  const decoded = text => {
+    try { return decodeURIComponent(text.replace(/\+/g, ' ')); } catch (e) { return text; }
+  };
+  const holds = text =>
+    !!text && [text, decoded(text)].some(t => forms.some(form => t.includes(form)));
   const keep = new Set(['button', 'submit', 'reset', 'image', 'checkbox', 'radio', 'file']);
   const walk = root => {
     const texts = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_COMMENT);

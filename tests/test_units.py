@@ -3,15 +3,17 @@ browser finding, the worst exit code of a batch."""
 
 from __future__ import annotations
 
+import html
 import os
 import stat
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from bot.batch import StructureResult, resolve_targets, worst_exit_code
-from bot.browser import _sanitized_html, find_browser
+from bot.browser import find_browser
 from bot.config import build_settings
 from bot.errors import BrowserError, PasswordRescued, PortalError, UsageError
 from bot.log import MASK, Redactor
@@ -86,17 +88,26 @@ def test_new_password_repr_hides_the_password():
     assert "s3cr3t-value" not in repr(new)
 
 
-def test_sanitized_html_drops_input_values_and_known_secrets():
-    from bot.log import redactor
+def test_page_redaction_empties_inputs_and_known_secrets_before_serialising(page):
+    """The JS that BrowserRun runs in the page before page.content(): nothing of a secret is
+    left to escape (the old string replacement after serialising missed `&amp;` and the like)."""
+    from bot.browser import _DROP_VALUES, _REDACT_PAGE
 
-    redactor.add("Visible-Secret-42")
-    html = (
+    known = "Visible&<Secret>\"42'"
+    page.set_content(
         '<input readonly value="Typed-Secret-1"><input value=Bare-Secret>'
-        "<textarea>Area-Secret</textarea><p>Visible-Secret-42</p>"
+        '<input type="submit" value="Connexion"><textarea>Area-Secret</textarea>'
+        f"<p>Mot de passe : <b>{html.escape(known)}</b></p>"
+        f'<a href="/x?p={quote(known)}" title="{html.escape(known)}">lien</a>'
     )
-    cleaned = _sanitized_html(html)
-    for secret in ("Typed-Secret-1", "Bare-Secret", "Area-Secret", "Visible-Secret-42"):
+    page.evaluate(_REDACT_PAGE, [known])
+    page.evaluate(_DROP_VALUES)
+    cleaned = page.content()
+    for secret in ("Typed-Secret-1", "Bare-Secret", "Area-Secret"):
         assert secret not in cleaned
+    for form in (known, html.escape(known), html.escape(known, quote=False), quote(known)):
+        assert form not in cleaned
+    assert "Mot de passe" in cleaned and "lien" in cleaned  # only the secrets went
 
 
 def test_find_browser_order(tmp_path, monkeypatch):
