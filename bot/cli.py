@@ -126,6 +126,22 @@ Proxy = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+IcsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ics",
+        help="Also write the expiry dates to this iCalendar file (one event per structure, "
+        "reminders warn_days and 1 day before), for Outlook, Thunderbird or the intranet.",
+    ),
+]
+PrometheusFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--prometheus",
+        help="Also write metrics to this file (node_exporter textfile format, *.prom): "
+        "expiry and days left per structure, time and exit code of the run, even a failed one.",
+    ),
+]
 # Where the password is verified (PISTE): hosts per environment, overridable for tests.
 PisteEnv = Annotated[
     str | None,
@@ -183,6 +199,8 @@ def check(
         typer.Option(help="Exit 3 when the password expires within this many days (default 30)."),
     ] = None,
     as_json: AsJson = False,
+    ics: IcsFile = None,
+    prometheus: PrometheusFile = None,
     verify: Annotated[
         bool,
         typer.Option(
@@ -203,55 +221,64 @@ def check(
     proxy: Proxy = None,
 ) -> None:
     """Read the technical login and the password's expiry date. Changes nothing."""
-    settings = _settings(
-        profile=profile,
-        proxy=proxy,
-        warn_days=warn_days,
-        piste_env=piste_env,
-        piste_api_url=piste_api_url,
-        piste_oauth_url=piste_oauth_url,
-        portal_url=portal_url,
-        headed=headed,
-        timeout=timeout,
-        browser=browser,
-        allow_hosts=allow_host,
-        trace=trace,
-        verbose=verbose,
-    )
-    from bot import batch, jobs
+    from bot.exports import Exports
 
-    targets = batch.resolve_targets(settings, structure or [], all_structures)
-    if verify and (targets is None or len(targets) > 1):
-        raise UsageError("--verify works with one --structure at a time")
-    if targets is None or len(targets) > 1:
-        with _progress_reporter() as progress:
-            results = batch.check_many(
-                settings, targets, _credential_source(settings), progress=progress
-            )
-        _print_results(results, as_json)
-        raise typer.Exit(batch.worst_exit_code(results))
-    report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
-    if as_json:
-        profile_key = {"profile": settings.profile} if settings.profile else {}
-        _echo_json({**report.as_dict(), **profile_key})
-    else:
-        status = report.status
-        typer.echo(f"Structure {status.siret}")
-        typer.echo(f"  Technical user : {status.login}")
-        typer.echo(f"  Expires        : {_fr(status.expires_at)}")
-        state = {
-            "ok": "OK",
-            "expires-soon": f"EXPIRES SOON (within {report.warn_days} days)",
-            "expired": "EXPIRED",
-        }
-        typer.echo(f"  Days left      : {report.days_left} — {state[report.state]}")
-        if report.verification is not None:
-            typer.echo(f"  Chorus Pro API : {_verdict(report.verification)}")
-    if report.verification is not None and not report.verification.accepted:
-        from bot.verification import rejected_error
+    with Exports(ics=ics, prometheus=prometheus) as exports:
+        settings = _settings(
+            profile=profile,
+            proxy=proxy,
+            warn_days=warn_days,
+            piste_env=piste_env,
+            piste_api_url=piste_api_url,
+            piste_oauth_url=piste_oauth_url,
+            portal_url=portal_url,
+            headed=headed,
+            timeout=timeout,
+            browser=browser,
+            allow_hosts=allow_host,
+            trace=trace,
+            verbose=verbose,
+        )
+        from bot import batch, jobs
 
-        raise rejected_error(report.status.siret, report.verification, after_reset=False)
-    raise typer.Exit(report.exit_code)
+        targets = batch.resolve_targets(settings, structure or [], all_structures)
+        if verify and (targets is None or len(targets) > 1):
+            raise UsageError("--verify works with one --structure at a time")
+        if targets is None or len(targets) > 1:
+            with _progress_reporter() as progress:
+                results = batch.check_many(
+                    settings, targets, _credential_source(settings), progress=progress
+                )
+            exports.done(results, complete=targets is None, warn_days=settings.warn_days)
+            _print_results(results, as_json)
+            raise typer.Exit(batch.worst_exit_code(results))
+        report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
+        exports.done(
+            [batch.StructureResult(report.status.siret, check=report)],
+            complete=False,
+            warn_days=settings.warn_days,
+        )
+        if as_json:
+            profile_key = {"profile": settings.profile} if settings.profile else {}
+            _echo_json({**report.as_dict(), **profile_key})
+        else:
+            status = report.status
+            typer.echo(f"Structure {status.siret}")
+            typer.echo(f"  Technical user : {status.login}")
+            typer.echo(f"  Expires        : {_fr(status.expires_at)}")
+            state = {
+                "ok": "OK",
+                "expires-soon": f"EXPIRES SOON (within {report.warn_days} days)",
+                "expired": "EXPIRED",
+            }
+            typer.echo(f"  Days left      : {report.days_left} — {state[report.state]}")
+            if report.verification is not None:
+                typer.echo(f"  Chorus Pro API : {_verdict(report.verification)}")
+        if report.verification is not None and not report.verification.accepted:
+            from bot.verification import rejected_error
+
+            raise rejected_error(report.status.siret, report.verification, after_reset=False)
+        raise typer.Exit(report.exit_code)
 
 
 @app.command(
@@ -384,13 +411,18 @@ def reset(
     raise typer.Exit(report.exit_code)
 
 
-@app.command(epilog="Example: chorus-bot status --json")
+@app.command(
+    epilog="Examples: chorus-bot status --json ; chorus-bot status --ics /srv/www/chorus.ics "
+    "--prometheus /var/lib/node_exporter/textfile/chorus_bot.prom"
+)
 def status(
     warn_days: Annotated[
         int | None,
         typer.Option(help="Exit 3 when a password expires within this many days (default 30)."),
     ] = None,
     as_json: AsJson = False,
+    ics: IcsFile = None,
+    prometheus: PrometheusFile = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -422,19 +454,26 @@ def status(
         proxy=proxy,
     )
     from bot import batch
+    from bot.exports import Exports
 
     if all_profiles:
+        if ics or prometheus:
+            raise UsageError(
+                "--ics and --prometheus describe one account: give them with --profile, "
+                "one file per profile",
+            )
 
         def each_profile(settings, credentials, handled, progress):
             return batch.status(settings, credentials, progress=progress)
 
         _run_all_profiles(profile, options, each_profile, as_json=as_json)
-    settings = _settings(profile=profile, **options)
-
-    with _progress_reporter() as progress:
-        results = batch.status(settings, _credential_source(settings), progress=progress)
-    _print_results(results, as_json)
-    raise typer.Exit(batch.worst_exit_code(results))
+    with Exports(ics=ics, prometheus=prometheus) as exports:
+        settings = _settings(profile=profile, **options)
+        with _progress_reporter() as progress:
+            results = batch.status(settings, _credential_source(settings), progress=progress)
+        exports.done(results, complete=True, warn_days=settings.warn_days)
+        _print_results(results, as_json)
+        raise typer.Exit(batch.worst_exit_code(results))
 
 
 @app.command(

@@ -155,3 +155,7 @@ class Interrupted(ChorusBotError):
 
     exit_code = EXIT_INTERRUPTED
     ends_run = True
+
+
+class ExportError(ChorusBotError):
+    """The calendar (--ics) or metrics (--prometheus) file could not be written."""
