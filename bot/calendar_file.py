@@ -14,6 +14,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.exports import Expiry, RunOutcome
+from bot.i18n import _
 from flows.models import PARIS
 
 PRODID = "-//chorus-bot//Chorus Pro technical passwords//FR"
@@ -45,7 +46,9 @@ def previous_events(path: Path) -> dict:
     try:
         calendar = Calendar.from_ical(path.read_bytes())
     except Exception as error:  # a damaged file must not stop the new one from being written
-        logger.warning("--ics {}: the previous file cannot be read ({}); replacing it", path, error)
+        logger.warning(
+            _("--ics {}: the previous file cannot be read ({}); replacing it"), path, error
+        )
         return {}
     events = {}
     for event in calendar.walk("VEVENT"):

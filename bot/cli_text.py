@@ -17,6 +17,17 @@ from typer import _click
 
 from bot.i18n import N_, _
 
+# The texts typer.core looks up through gettext's `_`, for the catalog.
+_TYPER_TEXTS = (
+    N_("Options"),
+    N_("Commands"),
+    N_("Arguments"),
+    N_("default: {default}"),
+    N_("required"),
+    N_("env var: {var}"),
+    N_("(dynamic)"),
+)
+
 
 def run(app: typer.Typer, argv: list[str] | None, *, prog_name: str) -> int:
     """Runs the Typer app as its standalone mode would, and returns the exit code."""

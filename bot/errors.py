@@ -12,7 +12,7 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
-from bot.i18n import _, localize
+from bot.i18n import T, _, localize
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -42,7 +42,7 @@ class ChorusBotError(Exception):
     def one_line(self, *, localized: bool = False) -> str:
         """`<step>: <what>. <what to do>.` In English (JSON, audit trail, failure.json), or in
         the interface's language to show it."""
-        text = localize if localized else str
+        text = _shown if localized else str
         line = text(self.message).rstrip(".")
         if self.step:
             template = _("{step}: {message}") if localized else "{step}: {message}"
@@ -53,6 +53,12 @@ class ChorusBotError(Exception):
 
     def __str__(self) -> str:
         return self.one_line()
+
+
+def _shown(value: str) -> str:
+    # Step names are often plain strings passed along (`session.step("login", …)`): they are
+    # looked up too.
+    return localize(value) if isinstance(value, T) else _(value)
 
 
 class UsageError(ChorusBotError):

@@ -21,6 +21,7 @@ from types import TracebackType
 from loguru import logger
 
 from bot.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ExportError, UsageError
+from bot.i18n import T, _
 
 
 @dataclass(frozen=True)
@@ -49,24 +50,19 @@ class RunOutcome:
 
 
 def outcome_of(results: Iterable, *, complete: bool) -> RunOutcome:
-    """Sorts batch.StructureResult-like results (`siret`, `check`, `error`)."""
+    """Sorts batch.StructureResult's: read, without technical user, failed."""
     read: dict[str, Expiry] = {}
     without: set[str] = set()
     failed: set[str] = set()
     for result in results:
-        if getattr(result, "error", None) is not None:
+        if result.error is not None:
             failed.add(result.siret)
             continue
-        check = getattr(result, "check", None)
-        status = getattr(check, "status", None)
-        login = getattr(status, "login", None)
-        expires_at = getattr(status, "expires_at", None)
-        # Without a login or an expiry there is no password to remind of (checked first:
-        # `state` needs the expiry).
-        if not login or not expires_at or getattr(check, "state", None) == "no-technical-user":
+        status = result.check.status if result.check is not None else None
+        if result.no_technical_user or status is None or not status.login:
             without.add(result.siret)
         else:
-            read[result.siret] = Expiry(result.siret, login, expires_at)
+            read[result.siret] = Expiry(result.siret, status.login, status.expires_at)
     return RunOutcome(read, without, failed, complete)
 
 
@@ -74,10 +70,13 @@ def check_destination(path: Path, option: str) -> Path:
     """Before any browser starts: the folder must exist, and the path must not be one."""
     path = path.expanduser()
     if path.is_dir():
-        raise UsageError(f"{option} {path} is a folder", hint="give a file name")
+        raise UsageError(
+            T("{option} {path} is a folder", option=option, path=path), hint=T("give a file name")
+        )
     if not path.parent.is_dir():
         raise UsageError(
-            f"{option}: the folder {path.parent} does not exist", hint="create it first"
+            T("{option}: the folder {parent} does not exist", option=option, parent=path.parent),
+            hint=T("create it first"),
         )
     return path
 
@@ -132,7 +131,7 @@ class Exports:
         self.prometheus = check_destination(prometheus, "--prometheus") if prometheus else None
         if self.prometheus and self.prometheus.suffix != ".prom":
             logger.warning(
-                "--prometheus {}: node_exporter's textfile collector reads only *.prom files",
+                _("--prometheus {}: node_exporter's textfile collector reads only *.prom files"),
                 self.prometheus,
             )
         self.outcome: RunOutcome | None = None
@@ -168,7 +167,7 @@ class Exports:
         if failure is not None:
             if run_code not in (0, 3, 4):
                 # The run's own error is the one to report; this one is only logged.
-                logger.error("{}", failure.one_line())
+                logger.error("{}", failure.one_line(localized=True))
                 return
             raise failure from None
 
@@ -182,11 +181,15 @@ class Exports:
             write_atomically(self.ics, data)
         except OSError as error:
             raise ExportError(
-                f"cannot write the calendar {self.ics} ({error.strerror or error})",
-                step="calendar",
-                hint="check the folder's permissions and free space",
+                T(
+                    "cannot write the calendar {ics} ({value})",
+                    ics=self.ics,
+                    value=error.strerror or error,
+                ),
+                step=T("calendar"),
+                hint=T("check the folder's permissions and free space"),
             ) from None
-        logger.info("calendar written to {}", self.ics)
+        logger.info(_("calendar written to {}"), self.ics)
 
     def _write_metrics(self, outcome: RunOutcome, exit_code: int) -> None:
         from bot import metrics
@@ -197,8 +200,12 @@ class Exports:
             write_atomically(self.prometheus, metrics.render(outcome, previous, exit_code))
         except OSError as error:
             raise ExportError(
-                f"cannot write the metrics file {self.prometheus} ({error.strerror or error})",
-                step="metrics",
-                hint="check the folder's permissions and free space",
+                T(
+                    "cannot write the metrics file {prometheus} ({value})",
+                    prometheus=self.prometheus,
+                    value=error.strerror or error,
+                ),
+                step=T("metrics"),
+                hint=T("check the folder's permissions and free space"),
             ) from None
-        logger.info("metrics written to {}", self.prometheus)
+        logger.info(_("metrics written to {}"), self.prometheus)

@@ -10,6 +10,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.exports import Expiry, RunOutcome
+from bot.i18n import _
 from flows.models import PARIS, TechnicalStatus
 
 EXPIRY = "chorus_bot_technical_password_expiry_timestamp_seconds"
@@ -46,7 +47,7 @@ def previous_expiries(path: Path) -> dict[str, Expiry]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as error:
-        logger.warning("--prometheus {}: the previous file cannot be read ({})", path, error)
+        logger.warning(_("--prometheus {}: the previous file cannot be read ({})"), path, error)
         return {}
     found: dict[str, Expiry] = {}
     for line in text.splitlines():
