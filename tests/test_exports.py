@@ -231,16 +231,15 @@ def test_an_unwritable_calendar_fails_the_run_and_says_so(cli, portal, tmp_path)
 # --- the pieces, without the portal -------------------------------------------------------
 
 
-def _check(siret: str, login: str | None, expires_at: datetime | None) -> StructureResult:
-    status = TechnicalStatus(siret, login, expires_at)  # type: ignore[arg-type]
-    return StructureResult(siret, check=CheckReport(status, 30))
+def _check(siret: str, login: str, expires_at: datetime) -> StructureResult:
+    return StructureResult(siret, check=CheckReport(TechnicalStatus(siret, login, expires_at), 30))
 
 
 def test_a_structure_without_technical_user_gets_no_event_and_no_series():
     when = datetime(2027, 1, 5, 14, 30, tzinfo=PARIS)
     results = [
         _check(SIAGEP, "TECH_a", when),
-        _check(PAGE3_SIRET, None, None),  # no technical user on the portal
+        StructureResult(PAGE3_SIRET, no_technical_user=True),
         StructureResult(EXPIRED_SIRET, error=PortalError("boom", step="structure")),
     ]
     previous = {
