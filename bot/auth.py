@@ -145,17 +145,20 @@ class CredentialSource:
             password = secret_store.get_imap_password(self.imap.user)
             if password is None:
                 raise CredentialsMissing(
-                    f"no IMAP password is stored for {self.imap.user}",
-                    hint="run `chorus-bot credentials set --imap`",
+                    T("no IMAP password is stored for {user}", user=self.imap.user),
+                    hint=T("run `chorus-bot credentials set --imap`"),
                 )
             return email_code.ImapCodeWaiter(self.imap, password).open()
         if self.interactive:
             return self._typed_email_code
         raise CredentialsMissing(
-            "the portal e-mails a verification code and nobody can type it",
-            hint="store the authenticator secret with `chorus-bot credentials set --totp` "
-            f"(recommended), or configure [second_factor.imap] in {config_file()} and run "
-            "`chorus-bot credentials set --imap`",
+            T("the portal e-mails a verification code and nobody can type it"),
+            hint=T(
+                "store the authenticator secret with `chorus-bot credentials set --totp` "
+                "(recommended), or configure [second_factor.imap] in {value} and run "
+                "`chorus-bot credentials set --imap`",
+                value=config_file(),
+            ),
         )
 
     def _typed_email_code(self) -> str:

@@ -559,27 +559,49 @@ def parse_imap(path: Path, table: dict[str, Any]) -> ImapSettings:
     for required in ("host", "user", "sender"):
         if not values[required]:
             raise ConfigError(
-                f"config file {path}: [{section}] needs {required}",
-                hint='set host, user and sender (a pattern such as "*@chorus-pro.gouv.fr"), '
-                f"or remove the [{section}] table",
+                T(
+                    "config file {path}: [{section}] needs {required}",
+                    path=path,
+                    section=section,
+                    required=required,
+                ),
+                hint=T(
+                    'set host, user and sender (a pattern such as "*@chorus-pro.gouv.fr"), '
+                    "or remove the [{section}] table",
+                    section=section,
+                ),
             )
     if values["tls"] not in IMAP_TLS_MODES:
         raise ConfigError(
-            f"config file {path}: {section}.tls must be one of {', '.join(IMAP_TLS_MODES)}, "
-            f"not {values['tls']!r}",
-            hint="ssl for port 993, starttls for 143",
+            T(
+                "config file {path}: {section}.tls must be one of {value}, not {value2!r}",
+                path=path,
+                section=section,
+                value=", ".join(IMAP_TLS_MODES),
+                value2=values["tls"],
+            ),
+            hint=T("ssl for port 993, starttls for 143"),
         )
     if values["tls"] == "none" and values["host"] not in _LOOPBACK_HOSTS:
         # The password would cross the network in clear, like a portal over plain http.
         raise ConfigError(
-            f'config file {path}: {section}.tls = "none" is allowed only on loopback, '
-            f"not on {values['host']}",
-            hint='use tls = "ssl" (port 993) or "starttls" (port 143)',
+            T(
+                'config file {path}: {section}.tls = "none" is allowed only on loopback, '
+                "not on {value}",
+                path=path,
+                section=section,
+                value=values["host"],
+            ),
+            hint=T('use tls = "ssl" (port 993) or "starttls" (port 143)'),
         )
     if values["timeout"] <= 0:
         raise ConfigError(
-            f"config file {path}: {section}.timeout must be a positive number of seconds",
-            hint="e.g. timeout = 120",
+            T(
+                "config file {path}: {section}.timeout must be a positive number of seconds",
+                path=path,
+                section=section,
+            ),
+            hint=T("e.g. timeout = 120"),
         )
     if values["port"] is None:
         values["port"] = 993 if values["tls"] == "ssl" else 143
