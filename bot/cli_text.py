@@ -43,6 +43,9 @@ def run(app: typer.Typer, argv: list[str] | None, *, prog_name: str) -> int:
     except _click.exceptions.UsageError as error:
         show_usage_error(error)
         return error.exit_code
+    except _click.exceptions.ClickException as error:  # not raised by our options today
+        error.show()
+        return error.exit_code
     except typer.Abort:
         typer.echo(_("Aborted!"), err=True)
         return 1
