@@ -26,7 +26,7 @@ from bot.errors import (
     UsageError,
 )
 from bot.hosts import check_portal_url
-from bot.i18n import T
+from bot.i18n import T, _
 from bot.jobs import (
     CheckReport,
     ResetReport,
@@ -336,8 +336,8 @@ def _due_structures(
             run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, "reset"))
         elif siret in handled:
-            note = f"already handled by profile {handled[siret]} in this run"
-            logger.warning("{}: also seen by another profile: {}; not reset again", siret, note)
+            note = T("already handled by profile {profile} in this run", profile=handled[siret])
+            logger.warning(_("{}: also seen by another profile: {}; not reset again"), siret, note)
             results.append(_skipped(siret, outcome, settings, note))
         elif force or outcome.days_left() <= settings.within_days:
             due.append(siret)
