@@ -838,8 +838,10 @@ def credentials_set(
         bool,
         typer.Option(
             "--imap",
-            help="Store the password of the mailbox `[second_factor.imap] user` "
-            "(e-mailed codes, unattended runs).",
+            help=_(
+                "Store the password of the mailbox `[second_factor.imap] user` "
+                "(e-mailed codes, unattended runs)."
+            ),
         ),
     ] = False,
     piste: Annotated[
@@ -854,12 +856,14 @@ def credentials_set(
     ] = None,
     proxy: Annotated[
         bool,
-        typer.Option("--proxy", help="Store the HTTP proxy's password (service chorus-bot/proxy)."),
+        typer.Option(
+            "--proxy", help=_("Store the HTTP proxy's password (service chorus-bot/proxy).")
+        ),
     ] = False,
     proxy_user: Annotated[
         str | None,
         typer.Option(
-            "--proxy-user", help="With --proxy: the proxy user (default: the proxy URL's user)."
+            "--proxy-user", help=_("With --proxy: the proxy user (default: the proxy URL's user).")
         ),
     ] = None,
     verbose: Verbose = False,
