@@ -526,7 +526,20 @@ def status(
 
 
 @app.command(
-    epilog="Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
+    help=_(
+        "Walk the whole path read-only and say, step by step, what the bot finds.\n\nLogin "
+        "page (fields and button), second factor (when asked), application list and `Chorus "
+        "Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's "
+        "page (technical user, expiry, users block) and the reset button, which is found and "
+        "NEVER clicked. One line per step: found / not found, the element's role and "
+        "perceived name, milliseconds. Writes report.html in the run folder (what each step "
+        "looked for and its [texts] key, what matched, masked screenshots), to attach to a "
+        "support request.\n\nExit codes: 0 every step found; 1 a step not found or not "
+        "reached; 2 bad usage."
+    ),
+    epilog=_(
+        "Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
+    ),
 )
 def doctor(
     structure: Annotated[
@@ -534,8 +547,10 @@ def doctor(
         typer.Option(
             "--structure",
             "-s",
-            help="The structure whose page is examined (default: the first listed that has a "
-            "technical user).",
+            help=_(
+                "The structure whose page is examined (default: the first listed that has a "
+                "technical user)."
+            ),
         ),
     ] = None,
     portal_url: PortalUrl = None,
@@ -547,17 +562,6 @@ def doctor(
     profile: Profile = None,
     proxy: Proxy = None,
 ) -> None:
-    """Walk the whole path read-only and say, step by step, what the bot finds.
-
-    Login page (fields and button), second factor (when asked), application list and
-    `Chorus Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's
-    page (technical user, expiry, users block) and the reset button, which is found and
-    NEVER clicked. One line per step: found / not found, the element's role and perceived
-    name, milliseconds. Writes report.html in the run folder (what each step looked for and
-    its [texts] key, what matched, masked screenshots), to attach to a support request.
-
-    Exit codes: 0 every step found; 1 a step not found or not reached; 2 bad usage.
-    """
     settings = _settings(
         profile=profile,
         proxy=proxy,
@@ -578,11 +582,19 @@ def doctor(
     )
     if result.failed:
         names = ", ".join(step.name for step in result.failed)
-        typer.echo(f"{len(result.failed)} step(s) not found or not reached: {names}")
+        typer.echo(
+            _("{count} step(s) not found or not reached: {names}").format(
+                count=len(result.failed), names=names
+            )
+        )
     else:
-        typer.echo(f"Every step found ({len(result.steps)}); nothing was changed on the portal.")
+        typer.echo(
+            _("Every step found ({count}); nothing was changed on the portal.").format(
+                count=len(result.steps)
+            )
+        )
     if result.report is not None:
-        typer.echo(f"Report: {result.report}")
+        typer.echo(_("Report: {file}").format(file=result.report))
     raise typer.Exit(result.exit_code)
 
 
