@@ -40,10 +40,13 @@ help:
 
 venv: $(STAMP)
 
+# pip -qq shows errors only: not the warnings of a pip configuration that lists package
+# folders absent from this machine ("Location ... is ignored"), nor setuptools' notice that
+# an editable install of a flat layout uses an import finder. A failure still shows.
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -e '.[test]'
+	$(VPY) -m pip install -qq --upgrade pip
+	$(VPY) -m pip install -qq -e '.[test]'
 	@touch $@
 
 browser: venv

@@ -22,6 +22,7 @@ from loguru import logger
 from bot import secret_store
 from bot.config import ImapSettings, config_file
 from bot.errors import CredentialsMissing
+from bot.i18n import T, _
 from bot.log import redactor
 from flows.models import ManagerLogin
 
@@ -66,9 +67,11 @@ class CredentialSource:
             if value:
                 return value
         raise CredentialsMissing(
-            "no portal identifiant is configured",
-            hint="run `chorus-bot credentials set`, "
-            "or set CHORUS_BOT_USERNAME and CHORUS_BOT_PASSWORD",
+            T("no portal identifiant is configured"),
+            hint=T(
+                "run `chorus-bot credentials set`, "
+                "or set CHORUS_BOT_USERNAME and CHORUS_BOT_PASSWORD"
+            ),
         )
 
     def _password(self, identifiant: str) -> str:
@@ -84,8 +87,8 @@ class CredentialSource:
             if value:
                 return value
         raise CredentialsMissing(
-            f"no portal password is stored for {identifiant}",
-            hint="run `chorus-bot credentials set` on a terminal, or set CHORUS_BOT_PASSWORD",
+            T("no portal password is stored for {identifiant}", identifiant=identifiant),
+            hint=T("run `chorus-bot credentials set` on a terminal, or set CHORUS_BOT_PASSWORD"),
         )
 
     def _totp_secret(self) -> secret_store.StoredSecret | None:
@@ -98,7 +101,7 @@ class CredentialSource:
         if stored is not None and self.identifiant and stored.login != self.identifiant:
             # Another account's authenticator would only get the code refused, less clearly.
             logger.warning(
-                "the TOTP secret in the keyring is for {}, not {}: not used",
+                _("the TOTP secret in the keyring is for {}, not {}: not used"),
                 stored.login,
                 self.identifiant,
             )
@@ -119,9 +122,11 @@ class CredentialSource:
             code = self.ask("Code de vérification (6 chiffres) : ").strip()
         else:
             raise CredentialsMissing(
-                "the portal asks for a one-time code, no TOTP secret is stored "
-                "and nobody can type one",
-                hint="run `chorus-bot credentials set --totp` with the authenticator secret",
+                T(
+                    "the portal asks for a one-time code, no TOTP secret is stored "
+                    "and nobody can type one"
+                ),
+                hint=T("run `chorus-bot credentials set --totp` with the authenticator secret"),
             )
         redactor.add(code)
         return code
@@ -140,17 +145,20 @@ class CredentialSource:
             password = secret_store.get_imap_password(self.imap.user)
             if password is None:
                 raise CredentialsMissing(
-                    f"no IMAP password is stored for {self.imap.user}",
-                    hint="run `chorus-bot credentials set --imap`",
+                    T("no IMAP password is stored for {user}", user=self.imap.user),
+                    hint=T("run `chorus-bot credentials set --imap`"),
                 )
             return email_code.ImapCodeWaiter(self.imap, password).open()
         if self.interactive:
             return self._typed_email_code
         raise CredentialsMissing(
-            "the portal e-mails a verification code and nobody can type it",
-            hint="store the authenticator secret with `chorus-bot credentials set --totp` "
-            f"(recommended), or configure [second_factor.imap] in {config_file()} and run "
-            "`chorus-bot credentials set --imap`",
+            T("the portal e-mails a verification code and nobody can type it"),
+            hint=T(
+                "store the authenticator secret with `chorus-bot credentials set --totp` "
+                "(recommended), or configure [second_factor.imap] in {value} and run "
+                "`chorus-bot credentials set --imap`",
+                value=config_file(),
+            ),
         )
 
     def _typed_email_code(self) -> str:

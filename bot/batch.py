@@ -26,6 +26,7 @@ from bot.errors import (
     UsageError,
 )
 from bot.hosts import check_portal_url
+from bot.i18n import T, _
 from bot.jobs import (
     CheckReport,
     ResetReport,
@@ -142,21 +143,33 @@ def _covered(walk: StructuresWalk, settings: Settings, results: BatchResults, ac
     )
     if not walk.seen:
         error = StructuresNotRead(
-            f"no structure read in `Mes structures` (looked for a table with the header {header})",
-            step="Mes structures",
-            hint="a manager always has at least one structure, so the page has changed or did "
-            "not load: see candidates.txt and the screenshot in the run folder, and set the "
-            "header in the config file's [texts] if it was renamed",
+            T(
+                "no structure read in `Mes structures` (looked for a table with the header "
+                "{header})",
+                header=header,
+            ),
+            step=T("Mes structures"),
+            hint=T(
+                "a manager always has at least one structure, so the page has changed or did "
+                "not load: see candidates.txt and the screenshot in the run folder, and set the "
+                "header in the config file's [texts] if it was renamed"
+            ),
         )
         record.outcome, record.exit_code = "failed", error.exit_code
         audit.append(settings.state_dir, record)
         raise error
     if walk.announced is not None and len(walk.seen) < walk.announced:
         results.coverage_error = StructuresNotRead(
-            f"read {len(walk.seen)} structure(s) but the page announces {walk.announced}",
-            step="Mes structures",
-            hint="the pager or the table changed: the missing structures were not checked; "
-            "run again, and look at the run folder",
+            T(
+                "read {count} structure(s) but the page announces {announced}",
+                count=len(walk.seen),
+                announced=walk.announced,
+            ),
+            step=T("Mes structures"),
+            hint=T(
+                "the pager or the table changed: the missing structures were not checked; "
+                "run again, and look at the run folder"
+            ),
         )
         record.outcome, record.exit_code = "incomplete", EXIT_FAILURE
     audit.append(settings.state_dir, record)
@@ -180,14 +193,16 @@ def resolve_targets(
 ) -> list[str] | None:
     """The SIRETs to work on, checked before any browser starts; None means every one."""
     if all_structures and raw_sirets:
-        raise UsageError("--all and --structure exclude each other", hint="give one or the other")
+        raise UsageError(
+            T("--all and --structure exclude each other"), hint=T("give one or the other")
+        )
     if all_structures:
         return None
     raw = raw_sirets or list(settings.structures)
     if not raw:
         raise UsageError(
-            "no structure given",
-            hint="use --structure SIRET (repeatable), --all, or `structures` in the config file",
+            T("no structure given"),
+            hint=T("use --structure SIRET (repeatable), --all, or `structures` in the config file"),
         )
     sirets: list[str] = []
     for value in raw:
@@ -322,8 +337,8 @@ def _due_structures(
             run.save_diagnosis(outcome, name=siret)
             results.append(_check_record(siret, outcome, settings, "reset"))
         elif siret in handled:
-            note = f"already handled by profile {handled[siret]} in this run"
-            logger.warning("{}: also seen by another profile: {}; not reset again", siret, note)
+            note = T("already handled by profile {profile} in this run", profile=handled[siret])
+            logger.warning(_("{}: also seen by another profile: {}; not reset again"), siret, note)
             results.append(_skipped(siret, outcome, settings, note))
         elif force or outcome.days_left() <= settings.within_days:
             due.append(siret)

@@ -18,6 +18,7 @@ from loguru import logger
 from bot.config import Settings
 from bot.errors import BrowserError, ChorusBotError, UsageError
 from bot.hosts import page_guard
+from bot.i18n import T, _
 from bot.log import redactor
 
 # Flags that keep a headless Chromium quiet on closed networks and inside containers.
@@ -102,8 +103,8 @@ def find_browser(
         path = Path(explicit).expanduser()
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise UsageError(
-                f"browser {explicit!r} is not an executable file",
-                hint="give the path of a Chromium or Chrome executable to --browser",
+                T("browser {explicit!r} is not an executable file", explicit=explicit),
+                hint=T("give the path of a Chromium or Chrome executable to --browser"),
             )
         return str(path)
     if playwright_chromium_path and is_file(playwright_chromium_path):
@@ -117,9 +118,11 @@ def find_browser(
         if is_file(candidate):
             return candidate
     raise BrowserError(
-        "no Chromium, Chrome or Edge browser found",
-        hint="run `playwright install chromium`, install Chrome or Chromium (Edge on Windows), "
-        "or pass --browser PATH",
+        T("no Chromium, Chrome or Edge browser found"),
+        hint=T(
+            "run `playwright install chromium`, install Chrome or Chromium (Edge on Windows), "
+            "or pass --browser PATH"
+        ),
     )
 
 
@@ -333,9 +336,11 @@ class BrowserRun:
             page = pages[0] if pages else self._context.new_page()
         except PlaywrightError as error:
             raise BrowserError(
-                f"the browser did not start: {str(error).splitlines()[0]}",
-                step="browser start",
-                hint="check the browser with --browser PATH, or run `playwright install chromium`",
+                T("the browser did not start: {value}", value=str(error).splitlines()[0]),
+                step=T("browser start"),
+                hint=T(
+                    "check the browser with --browser PATH, or run `playwright install chromium`"
+                ),
             ) from None
         self.session = PortalSession(
             page,
@@ -490,7 +495,7 @@ class BrowserRun:
         if exc is None and not (self.settings.trace or self.kept_failures or self.keep_folder):
             shutil.rmtree(self.run_dir, ignore_errors=True)
         elif exc is None:
-            logger.info("run folder kept: {}", self.run_dir)
+            logger.info(_("run folder kept: {}"), self.run_dir)
 
     def _discard_trace(self) -> None:
         if self._context is not None and self._tracing:

@@ -24,14 +24,17 @@ from bot.errors import (
     PasswordRescued,
     UsageError,
 )
+from bot.i18n import N_, T, _, localize
 
 app = typer.Typer(
     name="chorus-bot",
-    help="Reads and resets the Chorus Pro technical user's password through the DGFiP portal, "
-    "and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; 2 bad usage or input; "
-    "3 expires within the warning window (check); 4 expired (check); 5 new password saved "
-    "to a rescue file (reset); 6 reset done but the hand-over (mail, post_reset_command) "
-    "failed; 130 interrupted.",
+    help=_(
+        "Reads and resets the Chorus Pro technical user's password through the DGFiP portal, "
+        "and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; 2 bad usage or input; "
+        "3 expires within the warning window (check); 4 expired (check); 5 new password saved "
+        "to a rescue file (reset); 6 reset done but the hand-over (mail, post_reset_command) "
+        "failed; 130 interrupted."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,17 +42,17 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 credentials_app = typer.Typer(
-    help="The portal manager's credentials, kept in the keyring.",
+    help=_("The portal manager's credentials, kept in the keyring."),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 secret_app = typer.Typer(
-    help="The technical users' credentials kept in the keyring.",
+    help=_("The technical users' credentials kept in the keyring."),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 config_app = typer.Typer(
-    help="The configuration file (non-secret defaults).",
+    help=_("The configuration file (non-secret defaults)."),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -63,85 +66,117 @@ Structures = Annotated[
     typer.Option(
         "--structure",
         "-s",
-        help="A structure's SIRET (14 digits); repeatable. Default: `structures` in the config.",
+        help=_("A structure's SIRET (14 digits); repeatable. Default: `structures` in the config."),
     ),
 ]
 AllStructures = Annotated[
-    bool, typer.Option("--all", help="Every structure of `Mes structures`, one login for all.")
+    bool,
+    typer.Option("--all", help=_("Every structure of `Mes structures`, one login for all.")),
 ]
 Structure = Annotated[
-    str, typer.Option("--structure", "-s", help="The structure's SIRET (14 digits).")
+    str, typer.Option("--structure", "-s", help=_("The structure's SIRET (14 digits)."))
 ]
 PortalUrl = Annotated[
     str | None,
     typer.Option(
-        help=f"Portal start page (env CHORUS_BOT_PORTAL_URL; default {DEFAULT_PORTAL_URL})."
+        help=_("Portal start page (env CHORUS_BOT_PORTAL_URL; default {url}).").format(
+            url=DEFAULT_PORTAL_URL
+        )
     ),
 ]
-Headed = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
+Headed = Annotated[bool, typer.Option("--headed", help=_("Show the browser window."))]
 Timeout = Annotated[
-    float | None, typer.Option(help="Seconds to wait for each page element (default 30).")
+    float | None, typer.Option(help=_("Seconds to wait for each page element (default 30)."))
 ]
 Browser = Annotated[
     str | None,
-    typer.Option("--browser", help="Chromium or Chrome executable (env CHORUS_BOT_BROWSER)."),
+    typer.Option("--browser", help=_("Chromium or Chrome executable (env CHORUS_BOT_BROWSER).")),
 ]
 AllowHost = Annotated[
     list[str] | None,
-    typer.Option("--allow-host", help="Also trust this https host for the portal (repeatable)."),
+    typer.Option("--allow-host", help=_("Also trust this https host for the portal (repeatable).")),
 ]
 Trace = Annotated[
     bool,
     typer.Option(
         "--trace",
-        help="Record a Playwright trace (reset always does) and keep the run folder on success "
-        "too.",
+        help=_(
+            "Record a Playwright trace (reset always does) and keep the run folder on success too."
+        ),
     ),
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help=_("Log debug details."))]
 Profile = Annotated[
     str | None,
     typer.Option(
         "--profile",
         envvar="CHORUS_BOT_PROFILE",
-        help="Use the [profiles.NAME] table of the config file over its top level "
-        "(env CHORUS_BOT_PROFILE).",
+        help=_(
+            "Use the [profiles.NAME] table of the config file over its top level "
+            "(env CHORUS_BOT_PROFILE)."
+        ),
     ),
 ]
 AllProfiles = Annotated[
     bool,
     typer.Option(
         "--all-profiles",
-        help="Every [profiles.*] of the config file in turn, each with its own login; "
-        "one profile's failure does not stop the next.",
+        help=_(
+            "Every [profiles.*] of the config file in turn, each with its own login; "
+            "one profile's failure does not stop the next."
+        ),
     ),
 ]
 Proxy = Annotated[
     str | None,
     typer.Option(
         "--proxy",
-        help="HTTP proxy for the browser and PISTE, e.g. http://user@proxy:3128, never with a "
-        "password (`chorus-bot credentials set --proxy`). Default: `proxy` in the config, then "
-        'HTTPS_PROXY/HTTP_PROXY (NO_PROXY honoured); "" for none.',
+        help=_(
+            "HTTP proxy for the browser and PISTE, e.g. http://user@proxy:3128, never with a "
+            "password (`chorus-bot credentials set --proxy`). Default: `proxy` in the config, "
+            'then HTTPS_PROXY/HTTP_PROXY (NO_PROXY honoured); "" for none.'
+        ),
     ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AsJson = Annotated[bool, typer.Option("--json", help=_("Print JSON."))]
+IcsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ics",
+        help=_(
+            "Also write the expiry dates to this iCalendar file (one event per structure, "
+            "reminders warn_days and 1 day before), for Outlook, Thunderbird or the intranet."
+        ),
+    ),
+]
+PrometheusFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--prometheus",
+        help=_(
+            "Also write metrics to this file (node_exporter textfile format, *.prom): expiry "
+            "and days left per structure, time and exit code of the run, even a failed one."
+        ),
+    ),
+]
 # Where the password is verified (PISTE): hosts per environment, overridable for tests.
 PisteEnv = Annotated[
     str | None,
     typer.Option(
         "--piste-env",
-        help="PISTE environment whose hosts are used: production (default) or sandbox.",
+        help=_("PISTE environment whose hosts are used: production (default) or sandbox."),
     ),
 ]
 PisteApiUrl = Annotated[
     str | None,
-    typer.Option("--piste-api-url", help="Override the PISTE API base URL (https, or loopback)."),
+    typer.Option(
+        "--piste-api-url", help=_("Override the PISTE API base URL (https, or loopback).")
+    ),
 ]
 PisteOauthUrl = Annotated[
     str | None,
     typer.Option(
-        "--piste-oauth-url", help="Override the PISTE OAuth token URL (https, or loopback)."
+        "--piste-oauth-url", help=_("Override the PISTE OAuth token URL (https, or loopback).")
     ),
 ]
 
@@ -165,28 +200,37 @@ def _echo_json(data: Any) -> None:
 
 
 def _fr(moment) -> str:
-    return f"{moment:%d/%m/%Y %H:%M:%S} (Europe/Paris)"
+    from bot.i18n import when
+
+    return when(moment)
 
 
 # --- check / reset -------------------------------------------------------------------------
 
 
 @app.command(
-    epilog="Examples: chorus-bot check --structure 25900096600020 --warn-days 45 ; "
-    "chorus-bot check -s 25900096600020 -s 93319084500067 --json ; chorus-bot check --all"
+    help=_("Read the technical login and the password's expiry date. Changes nothing."),
+    epilog=_(
+        "Examples: chorus-bot check --structure 25900096600020 --warn-days 45 ; "
+        "chorus-bot check -s 25900096600020 -s 93319084500067 --json ; chorus-bot check --all"
+    ),
 )
 def check(
     structure: Structures = None,
     all_structures: AllStructures = False,
     warn_days: Annotated[
         int | None,
-        typer.Option(help="Exit 3 when the password expires within this many days (default 30)."),
+        typer.Option(
+            help=_("Exit 3 when the password expires within this many days (default 30).")
+        ),
     ] = None,
     as_json: AsJson = False,
+    ics: IcsFile = None,
+    prometheus: PrometheusFile = None,
     verify: Annotated[
         bool,
         typer.Option(
-            "--verify", help="Also verify the stored password against the Chorus Pro API."
+            "--verify", help=_("Also verify the stored password against the Chorus Pro API.")
         ),
     ] = False,
     portal_url: PortalUrl = None,
@@ -202,83 +246,119 @@ def check(
     profile: Profile = None,
     proxy: Proxy = None,
 ) -> None:
-    """Read the technical login and the password's expiry date. Changes nothing."""
-    settings = _settings(
-        profile=profile,
-        proxy=proxy,
-        warn_days=warn_days,
-        piste_env=piste_env,
-        piste_api_url=piste_api_url,
-        piste_oauth_url=piste_oauth_url,
-        portal_url=portal_url,
-        headed=headed,
-        timeout=timeout,
-        browser=browser,
-        allow_hosts=allow_host,
-        trace=trace,
-        verbose=verbose,
-    )
-    from bot import batch, jobs
+    from bot.exports import Exports
 
-    targets = batch.resolve_targets(settings, structure or [], all_structures)
-    if verify and (targets is None or len(targets) > 1):
-        raise UsageError("--verify works with one --structure at a time")
-    if targets is None or len(targets) > 1:
-        with _progress_reporter() as progress:
-            results = batch.check_many(
-                settings, targets, _credential_source(settings), progress=progress
+    with Exports(ics=ics, prometheus=prometheus) as exports:
+        settings = _settings(
+            profile=profile,
+            proxy=proxy,
+            warn_days=warn_days,
+            piste_env=piste_env,
+            piste_api_url=piste_api_url,
+            piste_oauth_url=piste_oauth_url,
+            portal_url=portal_url,
+            headed=headed,
+            timeout=timeout,
+            browser=browser,
+            allow_hosts=allow_host,
+            trace=trace,
+            verbose=verbose,
+        )
+        from bot import batch, jobs
+
+        targets = batch.resolve_targets(settings, structure or [], all_structures)
+        if verify and (targets is None or len(targets) > 1):
+            raise UsageError(T("--verify works with one --structure at a time"))
+        if targets is None or len(targets) > 1:
+            with _progress_reporter() as progress:
+                results = batch.check_many(
+                    settings, targets, _credential_source(settings), progress=progress
+                )
+            exports.done(results, complete=targets is None, warn_days=settings.warn_days)
+            _print_results(results, as_json)
+            raise typer.Exit(batch.worst_exit_code(results))
+        report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
+        exports.done(
+            [batch.StructureResult(report.status.siret, check=report)],
+            complete=False,
+            warn_days=settings.warn_days,
+        )
+        if as_json:
+            profile_key = {"profile": settings.profile} if settings.profile else {}
+            _echo_json({**report.as_dict(), **profile_key})
+        else:
+            status = report.status
+            typer.echo(_("Structure {siret}").format(siret=status.siret))
+            typer.echo(_("  Technical user : {login}").format(login=status.login))
+            typer.echo(_("  Expires        : {moment}").format(moment=_fr(status.expires_at)))
+            state = {
+                "ok": _("OK"),
+                "expires-soon": _("EXPIRES SOON (within {days} days)").format(
+                    days=report.warn_days
+                ),
+                "expired": _("EXPIRED"),
+            }
+            typer.echo(
+                _("  Days left      : {days} — {state}").format(
+                    days=report.days_left, state=state[report.state]
+                )
             )
-        _print_results(results, as_json)
-        raise typer.Exit(batch.worst_exit_code(results))
-    report = jobs.check(settings, targets[0], _credential_source(settings), verify=verify)
-    if as_json:
-        profile_key = {"profile": settings.profile} if settings.profile else {}
-        _echo_json({**report.as_dict(), **profile_key})
-    else:
-        status = report.status
-        typer.echo(f"Structure {status.siret}")
-        typer.echo(f"  Technical user : {status.login}")
-        typer.echo(f"  Expires        : {_fr(status.expires_at)}")
-        state = {
-            "ok": "OK",
-            "expires-soon": f"EXPIRES SOON (within {report.warn_days} days)",
-            "expired": "EXPIRED",
-        }
-        typer.echo(f"  Days left      : {report.days_left} — {state[report.state]}")
-        if report.verification is not None:
-            typer.echo(f"  Chorus Pro API : {_verdict(report.verification)}")
-    if report.verification is not None and not report.verification.accepted:
-        from bot.verification import rejected_error
+            if report.verification is not None:
+                typer.echo(
+                    _("  Chorus Pro API : {verdict}").format(verdict=_verdict(report.verification))
+                )
+        if report.verification is not None and not report.verification.accepted:
+            from bot.verification import rejected_error
 
-        raise rejected_error(report.status.siret, report.verification, after_reset=False)
-    raise typer.Exit(report.exit_code)
+            raise rejected_error(report.status.siret, report.verification, after_reset=False)
+        raise typer.Exit(report.exit_code)
 
 
 @app.command(
-    epilog="Examples: chorus-bot reset --structure 25900096600020 --dry-run ; "
-    "chorus-bot reset --structure 25900096600020 ; chorus-bot reset --all (monthly, scheduled)"
+    help=_(
+        "Reset the technical user's password and store the new one in the keyring.\n\nWhen "
+        "PISTE credentials are stored, the new password is then verified against the Chorus "
+        "Pro API (exit 1 if rejected; the previous password stays in the keyring beside it). "
+        "The new password is never printed: read it with `chorus-bot secret show`.\n\nSafe to "
+        "run from a scheduler: it resets only when the expiry is within --within-days, "
+        "proves the keyring works before touching the portal, and refuses a second run on "
+        "the same structure at the same time. The password it replaces is kept under "
+        "`chorus-bot/technical/<SIRET>/previous`. If the keyring fails after the reset, the "
+        "new password goes to a rescue file readable only by you (exit 5): fix the keyring, "
+        "then run `chorus-bot recover`. On failure the run folder (step, URL, masked "
+        "screenshot, page without input values, trace of the steps before the reset click) "
+        "is printed.\n\nWith --all-profiles: each profile's structures (--all: every one its "
+        "account sees); a structure seen by two accounts is reset by the first profile only."
+    ),
+    epilog=_(
+        "Examples: chorus-bot reset --structure 25900096600020 --dry-run ; "
+        "chorus-bot reset --structure 25900096600020 ; chorus-bot reset --all (monthly, "
+        "scheduled)"
+    ),
 )
 def reset(
     structure: Structures = None,
     all_structures: AllStructures = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only read the expiry date, like `check`.")
+        bool, typer.Option("--dry-run", help=_("Only read the expiry date, like `check`."))
     ] = False,
     within_days: Annotated[
         int | None,
         typer.Option(
-            help="Reset only when the password expires within this many days (default 90)."
+            help=_("Reset only when the password expires within this many days (default 90).")
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Reset even if the expiry is far away.")
+        bool, typer.Option("--force", help=_("Reset even if the expiry is far away."))
     ] = False,
     no_reconcile: Annotated[
         bool,
         typer.Option(
             "--no-reconcile",
-            help="When a reset's new password is lost (error after the click), do not read the "
-            "expiry again nor reset once more: only report it.",
+            help=_(
+                "When a reset's new password is lost (error after the click), do not read the "
+                "expiry again nor reset once more: only report it."
+            ),
         ),
     ] = False,
     portal_url: PortalUrl = None,
@@ -295,26 +375,6 @@ def reset(
     all_profiles: AllProfiles = False,
     proxy: Proxy = None,
 ) -> None:
-    """Reset the technical user's password and store the new one in the keyring.
-
-    When PISTE credentials are stored, the new password is then verified against the Chorus
-    Pro API (exit 1 if rejected; the previous password stays in the keyring beside it).
-    The new password is never printed: read it with `chorus-bot secret show`.
-
-    Safe to run from a scheduler: it resets only when the expiry is within --within-days,
-    proves the keyring works before touching the portal, and refuses a second run on the
-    same structure at the same time. The password it replaces is kept under
-    `chorus-bot/technical/<SIRET>/previous`. If the keyring fails after the reset, the new
-    password goes to a rescue file readable only by you (exit 5): fix the keyring, then run
-    `chorus-bot recover`. If the portal may have reset but its new password was lost (error
-    after the click), it reads the expiry again and, if it moved, resets once more and keeps
-    that password (reconcile; --no-reconcile turns it off). On failure the run folder (step,
-    URL, masked screenshot, page without input values, trace of the steps before the reset
-    click) is printed.
-
-    With --all-profiles: each profile's structures (--all: every one its account sees); a
-    structure seen by two accounts is reset by the first profile only.
-    """
     options = dict(
         within_days=within_days,
         reconcile=False if no_reconcile else None,
@@ -335,8 +395,8 @@ def reset(
     if all_profiles:
         if structure:
             raise UsageError(
-                "--structure and --all-profiles exclude each other",
-                hint="use --profile NAME for one profile's structures, or --all",
+                T("--structure and --all-profiles exclude each other"),
+                hint=T("use --profile NAME for one profile's structures, or --all"),
             )
 
         def each_profile(settings, credentials, handled, progress):
@@ -370,39 +430,65 @@ def reset(
         settings, targets[0], _credential_source(settings), dry_run=dry_run, force=force
     )
     before = report.before
-    typer.echo(f"Structure {report.siret}")
-    typer.echo(f"  Technical user : {before.login}")
-    if report.action == "dry-run":
-        typer.echo(f"  Expires        : {_fr(before.expires_at)}, in {before.days_left()} days")
-        typer.echo("  Dry run: nothing was changed.")
-    elif report.action == "skipped":
-        typer.echo(f"  Expires        : {_fr(before.expires_at)}, in {before.days_left()} days")
+    typer.echo(_("Structure {siret}").format(siret=report.siret))
+    typer.echo(_("  Technical user : {login}").format(login=before.login))
+    if report.action in ("dry-run", "skipped"):
         typer.echo(
-            f"  Not reset: the password expires in more than {settings.within_days} days "
-            "(--force resets anyway)."
+            _("  Expires        : {moment}, in {days} days").format(
+                moment=_fr(before.expires_at), days=before.days_left()
+            )
+        )
+    if report.action == "dry-run":
+        typer.echo(_("  Dry run: nothing was changed."))
+    elif report.action == "skipped":
+        typer.echo(
+            _(
+                "  Not reset: the password expires in more than {days} days "
+                "(--force resets anyway)."
+            ).format(days=settings.within_days)
         )
     else:
         assert report.after is not None
-        typer.echo(f"  Old expiry     : {_fr(before.expires_at)}")
-        typer.echo(f"  New expiry     : {_fr(report.after.expires_at)}")
+        typer.echo(_("  Old expiry     : {moment}").format(moment=_fr(before.expires_at)))
+        typer.echo(_("  New expiry     : {moment}").format(moment=_fr(report.after.expires_at)))
         typer.echo(
-            f"  New password stored in the keyring: service {report.stored_in!r}, "
-            f"username {report.after.login!r}"
+            _(
+                "  New password stored in the keyring: service {service!r}, username {login!r}"
+            ).format(service=report.stored_in, login=report.after.login)
         )
-        typer.echo(f"  Read it with   : chorus-bot secret show --structure {report.siret}")
+        typer.echo(
+            _("  Read it with   : chorus-bot secret show --structure {siret}").format(
+                siret=report.siret
+            )
+        )
         for note in report.notes:
-            typer.echo(f"  {note}")
+            typer.echo(f"  {localize(note)}")
     # 6 when the hand-over failed: the warning was logged on stderr when it happened.
     raise typer.Exit(report.exit_code)
 
 
-@app.command(epilog="Example: chorus-bot status --json")
+@app.command(
+    help=_(
+        "Every structure's technical user and expiry, soonest first. One login; changes "
+        "nothing.\n\nExit 0 guarantees that at least one structure was read, that every "
+        "structure the page announces was read, and that all of them are fine; reading none, "
+        "or fewer than announced, exits 1. A structure with no technical user is listed as "
+        "no-technical-user.\n\nWith --all-profiles: each profile's account in turn, one login "
+        "each."
+    ),
+    epilog=_(
+        "Examples: chorus-bot status --json ; chorus-bot status --ics /srv/www/chorus.ics "
+        "--prometheus /var/lib/node_exporter/textfile/chorus_bot.prom"
+    ),
+)
 def status(
     warn_days: Annotated[
         int | None,
-        typer.Option(help="Exit 3 when a password expires within this many days (default 30)."),
+        typer.Option(help=_("Exit 3 when a password expires within this many days (default 30).")),
     ] = None,
     as_json: AsJson = False,
+    ics: IcsFile = None,
+    prometheus: PrometheusFile = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -414,14 +500,6 @@ def status(
     all_profiles: AllProfiles = False,
     proxy: Proxy = None,
 ) -> None:
-    """Every structure's technical user and expiry, soonest first. One login; changes nothing.
-
-    Exit 0 guarantees that at least one structure was read, that every structure the page
-    announces was read, and that all of them are fine; reading none, or fewer than announced,
-    exits 1. A structure with no technical user is listed as no-technical-user.
-
-    With --all-profiles: each profile's account in turn, one login each.
-    """
     options = dict(
         warn_days=warn_days,
         portal_url=portal_url,
@@ -434,23 +512,45 @@ def status(
         proxy=proxy,
     )
     from bot import batch
+    from bot.exports import Exports
 
     if all_profiles:
+        if ics or prometheus:
+            raise UsageError(
+                T(
+                    "--ics and --prometheus describe one account: give them with --profile, "
+                    "one file per profile"
+                ),
+            )
 
         def each_profile(settings, credentials, handled, progress):
             return batch.status(settings, credentials, progress=progress)
 
         _run_all_profiles(profile, options, each_profile, as_json=as_json)
-    settings = _settings(profile=profile, **options)
-
-    with _progress_reporter() as progress:
-        results = batch.status(settings, _credential_source(settings), progress=progress)
-    _print_results(results, as_json)
-    raise typer.Exit(batch.worst_exit_code(results))
+    with Exports(ics=ics, prometheus=prometheus) as exports:
+        settings = _settings(profile=profile, **options)
+        with _progress_reporter() as progress:
+            results = batch.status(settings, _credential_source(settings), progress=progress)
+        exports.done(results, complete=True, warn_days=settings.warn_days)
+        _print_results(results, as_json)
+        raise typer.Exit(batch.worst_exit_code(results))
 
 
 @app.command(
-    epilog="Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
+    help=_(
+        "Walk the whole path read-only and say, step by step, what the bot finds.\n\nLogin "
+        "page (fields and button), second factor (when asked), application list and `Chorus "
+        "Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's "
+        "page (technical user, expiry, users block) and the reset button, which is found and "
+        "NEVER clicked. One line per step: found / not found, the element's role and "
+        "perceived name, milliseconds. Writes report.html in the run folder (what each step "
+        "looked for and its [texts] key, what matched, masked screenshots), to attach to a "
+        "support request.\n\nExit codes: 0 every step found; 1 a step not found or not "
+        "reached; 2 bad usage."
+    ),
+    epilog=_(
+        "Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
+    ),
 )
 def doctor(
     structure: Annotated[
@@ -458,8 +558,10 @@ def doctor(
         typer.Option(
             "--structure",
             "-s",
-            help="The structure whose page is examined (default: the first listed that has a "
-            "technical user).",
+            help=_(
+                "The structure whose page is examined (default: the first listed that has a "
+                "technical user)."
+            ),
         ),
     ] = None,
     portal_url: PortalUrl = None,
@@ -471,17 +573,6 @@ def doctor(
     profile: Profile = None,
     proxy: Proxy = None,
 ) -> None:
-    """Walk the whole path read-only and say, step by step, what the bot finds.
-
-    Login page (fields and button), second factor (when asked), application list and
-    `Chorus Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's
-    page (technical user, expiry, users block) and the reset button, which is found and
-    NEVER clicked. One line per step: found / not found, the element's role and perceived
-    name, milliseconds. Writes report.html in the run folder (what each step looked for and
-    its [texts] key, what matched, masked screenshots), to attach to a support request.
-
-    Exit codes: 0 every step found; 1 a step not found or not reached; 2 bad usage.
-    """
     settings = _settings(
         profile=profile,
         proxy=proxy,
@@ -502,11 +593,19 @@ def doctor(
     )
     if result.failed:
         names = ", ".join(step.name for step in result.failed)
-        typer.echo(f"{len(result.failed)} step(s) not found or not reached: {names}")
+        typer.echo(
+            _("{count} step(s) not found or not reached: {names}").format(
+                count=len(result.failed), names=names
+            )
+        )
     else:
-        typer.echo(f"Every step found ({len(result.steps)}); nothing was changed on the portal.")
+        typer.echo(
+            _("Every step found ({count}); nothing was changed on the portal.").format(
+                count=len(result.steps)
+            )
+        )
     if result.report is not None:
-        typer.echo(f"Report: {result.report}")
+        typer.echo(_("Report: {file}").format(file=result.report))
     raise typer.Exit(result.exit_code)
 
 
@@ -518,7 +617,7 @@ def _progress_reporter() -> Iterator[Callable[[str, int, int | None], None]]:
     if not sys.stderr.isatty():
 
         def log_line(siret: str, done: int, total: int | None) -> None:
-            logger.info("[{}/{}] {} done", done, total or "?", siret)
+            logger.info(_("[{}/{}] {} done"), done, total or "?", siret)
 
         yield log_line
         return
@@ -538,8 +637,8 @@ def _run_all_profiles(profile: str | None, options: dict[str, Any], work, *, as_
     """Runs `work` for every profile, prints the results and exits with the worst code."""
     if profile:
         raise UsageError(
-            "--profile and --all-profiles exclude each other",
-            hint="give one or the other (CHORUS_BOT_PROFILE counts as --profile)",
+            T("--profile and --all-profiles exclude each other"),
+            hint=T("give one or the other (CHORUS_BOT_PROFILE counts as --profile)"),
         )
     from bot import profiles
 
@@ -552,8 +651,26 @@ def _run_all_profiles(profile: str | None, options: dict[str, Any], work, *, as_
     for run in runs:
         for error in (run.error, run.coverage_error):
             if error is not None:
-                _report(error, prefix=f"profile {run.name}: ")
+                _report(error, prefix=_("profile {name}: ").format(name=run.name))
     raise typer.Exit(profiles.worst_exit_code(runs))
+
+
+# Where a setting comes from, as `config show` and `credentials show` say it.
+_SOURCES = (N_("default"), N_("file"), N_("env"), N_("option"))
+
+
+def _state(state: str | None) -> str:
+    """A structure's state or action as the table shows it; JSON keeps the identifier."""
+    names = {
+        "ok": _("ok"),
+        "expires-soon": _("expires-soon"),
+        "expired": _("expired"),
+        "no-technical-user": _("no-technical-user"),
+        "reset": _("reset"),
+        "skipped": _("skipped"),
+        "dry-run": _("dry-run"),
+    }
+    return names.get(state or "", state or "")
 
 
 def _print_results(results, as_json: bool, runs=None) -> None:
@@ -575,49 +692,59 @@ def _print_results(results, as_json: bool, runs=None) -> None:
             _report(coverage_error)
         return
     # The profile column only when several profiles ran: single runs keep their layout.
-    width = max([len(run.name) for run in runs] + [len("Profile")]) if runs else 0
+    width = max([len(run.name) for run in runs] + [len(_("Profile"))]) if runs else 0
 
     def profile_cell(name: str | None) -> str:
         return f"{name or '-':{width}}  " if runs else ""
 
+    user, expires, days, outcome = (
+        _("Technical user"),
+        _("Expires (Paris)"),
+        _("Days"),
+        _("Outcome"),
+    )
     typer.echo(
-        f"{profile_cell('Profile')}{'SIRET':14}  {'Technical user':34}  {'Expires (Paris)':16}  "
-        f"{'Days':>5}  Outcome"
+        f"{profile_cell(_('Profile'))}{'SIRET':14}  {user:34}  {expires:16}  {days:>5}  {outcome}"
     )
     for run in runs or []:
         if run.error is not None:
-            typer.echo(
-                f"{profile_cell(run.name)}{'-':14}  {'-':34}  {'-':16}  {'':>5}  "
-                f"FAILED: {redactor_line(run.error.one_line())}"
+            failed = _("FAILED: {error}").format(
+                error=redactor_line(run.error.one_line(localized=True))
             )
+            typer.echo(f"{profile_cell(run.name)}{'-':14}  {'-':34}  {'-':16}  {'':>5}  {failed}")
     for result in results:
         login, expires, days, outcome = "-", "-", "", ""
         if result.check is not None:
             status = result.check.status
             login, expires = status.login, f"{status.expires_at:%d/%m/%Y %H:%M}"
-            days, outcome = str(result.check.days_left), result.check.state
+            days, outcome = str(result.check.days_left), _state(result.check.state)
         if result.reset is not None:
             report = result.reset
             shown = report.after or report.before
             login, expires = shown.login, f"{shown.expires_at:%d/%m/%Y %H:%M}"
-            days, outcome = str(shown.days_left()), report.action
+            days, outcome = str(shown.days_left()), _state(report.action)
             if report.reconciled:
-                outcome += " (reconciled)"
+                outcome += " (" + _("reconciled") + ")"
             if report.warnings:
-                outcome += " (" + "; ".join(report.warnings) + ")"
+                outcome += " (" + "; ".join(map(localize, report.warnings)) + ")"
         if result.no_technical_user:
-            outcome = result.state
+            outcome = _state(result.state)
         if result.error is not None:
-            outcome = f"FAILED: {result.error.one_line()}"
+            outcome = _("FAILED: {error}").format(error=result.error.one_line(localized=True))
         if result.note:
-            outcome += f" ({result.note})"
+            outcome += f" ({localize(result.note)})"
         typer.echo(
             f"{profile_cell(result.profile)}{result.siret:14}  {login:34}  {expires:16}  "
             f"{days:>5}  {outcome}"
         )
     failed = [result for result in results if result.error is not None and result.error.run_dir]
     for result in failed:
-        typer.echo(f"Diagnosis for {result.siret}: {result.error.run_dir}", err=True)
+        typer.echo(
+            _("Diagnosis for {siret}: {folder}").format(
+                siret=result.siret, folder=result.error.run_dir
+            ),
+            err=True,
+        )
     if coverage_error is not None:
         _report(coverage_error)
 
@@ -627,13 +754,22 @@ def _print_results(results, as_json: bool, runs=None) -> None:
 
 def _verdict(result) -> str:
     if result.accepted:
-        return "accepted"
-    return f"REJECTED (HTTP {result.http_status}, {result.reason})"
+        return _("accepted")
+    return _("REJECTED (HTTP {status}, {reason})").format(
+        status=result.http_status, reason=localize(result.reason)
+    )
 
 
 @app.command(
-    epilog="Examples: chorus-bot verify --structure 25900096600020 ; "
-    "chorus-bot verify -s 25900096600020 --piste-env sandbox --json"
+    help=_(
+        "Verify the stored technical password against the Chorus Pro API (through PISTE)."
+        "\n\nExit 0 accepted; 1 rejected or PISTE unreachable; 2 no PISTE credentials stored "
+        "(`chorus-bot credentials set --piste`) or no technical password stored."
+    ),
+    epilog=_(
+        "Examples: chorus-bot verify --structure 25900096600020 ; "
+        "chorus-bot verify -s 25900096600020 --piste-env sandbox --json"
+    ),
 )
 def verify(
     structure: Structure,
@@ -642,21 +778,17 @@ def verify(
     piste_api_url: PisteApiUrl = None,
     piste_oauth_url: PisteOauthUrl = None,
     timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for each PISTE answer (default 30).")
+        float | None,
+        typer.Option(help=_("Seconds to wait for each PISTE answer (default 30).")),
     ] = None,
     allow_host: Annotated[
         list[str] | None,
-        typer.Option("--allow-host", help="Also trust this https host for PISTE (repeatable)."),
+        typer.Option("--allow-host", help=_("Also trust this https host for PISTE (repeatable).")),
     ] = None,
     verbose: Verbose = False,
     profile: Profile = None,
     proxy: Proxy = None,
 ) -> None:
-    """Verify the stored technical password against the Chorus Pro API (through PISTE).
-
-    Exit 0 accepted; 1 rejected or PISTE unreachable; 2 no PISTE credentials stored
-    (`chorus-bot credentials set --piste`) or no technical password stored.
-    """
     settings = _settings(
         profile=profile,
         proxy=proxy,
@@ -675,7 +807,11 @@ def verify(
     if as_json:
         _echo_json({"structure": siret, **result.as_dict()})
     else:
-        typer.echo(f"Structure {siret}: {result.login}: {_verdict(result)} by the Chorus Pro API")
+        typer.echo(
+            _("Structure {siret}: {login}: {verdict} by the Chorus Pro API").format(
+                siret=siret, login=result.login, verdict=_verdict(result)
+            )
+        )
     if not result.accepted:
         raise verification.rejected_error(siret, result, after_reset=False)
 
@@ -686,74 +822,85 @@ def verify(
 def _read_secret_from_stdin(what: str) -> str:
     value = sys.stdin.readline().rstrip("\r\n")
     if not value:
-        raise UsageError(f"no {what} on standard input")
+        raise UsageError(T("no {what} on standard input", what=what))
     return value
 
 
 @credentials_app.command(
-    "set", epilog="Example: chorus-bot credentials set --identifiant claire.martin"
+    "set",
+    help=_(
+        "Store the portal manager's password (or TOTP secret) in the keyring. Prompts, "
+        "hidden.\n\nWith --profile NAME: that profile's identifiant; the other accounts' "
+        "entries stay."
+    ),
+    epilog=_("Example: chorus-bot credentials set --identifiant claire.martin"),
 )
 def credentials_set(
     identifiant: Annotated[
         str | None,
-        typer.Option(help="Portal identifiant (left part of the e-mail, or the -xt id)."),
+        typer.Option(help=_("Portal identifiant (left part of the e-mail, or the -xt id).")),
     ] = None,
     password_stdin: Annotated[
         bool,
-        typer.Option("--password-stdin", help="Read the secret from standard input (for scripts)."),
+        typer.Option(
+            "--password-stdin", help=_("Read the secret from standard input (for scripts).")
+        ),
     ] = False,
     totp: Annotated[
         bool,
         typer.Option(
-            "--totp", help="Store the authenticator (TOTP) secret instead of the password."
+            "--totp", help=_("Store the authenticator (TOTP) secret instead of the password.")
         ),
     ] = False,
     smtp: Annotated[
         bool,
         typer.Option(
-            "--smtp", help="Store the password of the SMTP `[mail] user` (hand-over e-mail)."
+            "--smtp",
+            help=_("Store the password of the SMTP `[mail] user` (hand-over e-mail)."),
         ),
     ] = False,
     imap: Annotated[
         bool,
         typer.Option(
             "--imap",
-            help="Store the password of the mailbox `[second_factor.imap] user` "
-            "(e-mailed codes, unattended runs).",
+            help=_(
+                "Store the password of the mailbox `[second_factor.imap] user` "
+                "(e-mailed codes, unattended runs)."
+            ),
         ),
     ] = False,
     piste: Annotated[
         bool,
         typer.Option(
             "--piste",
-            help="Store the PISTE application's OAuth client id and secret (for `verify`).",
+            help=_("Store the PISTE application's OAuth client id and secret (for `verify`)."),
         ),
     ] = False,
     client_id: Annotated[
-        str | None, typer.Option("--client-id", help="With --piste: the OAuth client id.")
+        str | None, typer.Option("--client-id", help=_("With --piste: the OAuth client id."))
     ] = None,
     proxy: Annotated[
         bool,
-        typer.Option("--proxy", help="Store the HTTP proxy's password (service chorus-bot/proxy)."),
+        typer.Option(
+            "--proxy", help=_("Store the HTTP proxy's password (service chorus-bot/proxy).")
+        ),
     ] = False,
     proxy_user: Annotated[
         str | None,
         typer.Option(
-            "--proxy-user", help="With --proxy: the proxy user (default: the proxy URL's user)."
+            "--proxy-user", help=_("With --proxy: the proxy user (default: the proxy URL's user).")
         ),
     ] = None,
     verbose: Verbose = False,
     profile: Profile = None,
 ) -> None:
-    """Store the portal manager's password (or TOTP secret) in the keyring. Prompts, hidden.
-
-    With --profile NAME: that profile's identifiant; the other accounts' entries stay.
-    """
     settings = _settings(profile=profile, identifiant=identifiant, verbose=verbose)
     if sum((totp, smtp, imap, piste or bool(client_id), proxy or bool(proxy_user))) > 1:
         raise UsageError(
-            "--totp, --smtp, --imap, --piste and --proxy store different secrets: "
-            "give one at a time"
+            T(
+                "--totp, --smtp, --imap, --piste and --proxy store different secrets: "
+                "give one at a time"
+            )
         )
     if proxy or proxy_user:
         _store_proxy_password(settings, proxy_user, password_stdin)
@@ -779,14 +926,17 @@ def credentials_set(
         identifiant = existing.login if existing else None
     if not identifiant:
         if not stdin_is_terminal():
-            raise CredentialsMissing("no identifiant given", hint="pass --identifiant")
-        identifiant = typer.prompt("Identifiant (portail DGFiP)").strip()
-    what = "TOTP secret" if totp else "password"
+            raise CredentialsMissing(T("no identifiant given"), hint=T("pass --identifiant"))
+        identifiant = typer.prompt(_("Identifiant (portail DGFiP)")).strip()
+    what = T("TOTP secret") if totp else T("password")
     if password_stdin or not stdin_is_terminal():
         secret = _read_secret_from_stdin(what)
     else:
+        question = _("TOTP secret for {who}") if totp else _("Password for {who}")
         secret = typer.prompt(
-            f"{what.capitalize()} for {identifiant}", hide_input=True, confirmation_prompt=not totp
+            question.format(who=identifiant),
+            hide_input=True,
+            confirmation_prompt=_("Repeat for confirmation") if not totp else False,
         )
     if totp:
         import binascii
@@ -798,7 +948,7 @@ def credentials_set(
             pyotp.TOTP(secret).now()
         except (binascii.Error, ValueError):
             raise UsageError(
-                "the TOTP secret is not valid base32", hint="copy it again from the portal"
+                T("the TOTP secret is not valid base32"), hint=T("copy it again from the portal")
             ) from None
         secret_store.set_totp_secret(identifiant, secret, only=only)
         typer.echo(
@@ -822,16 +972,19 @@ def _store_piste_credentials(client_id: str | None, password_stdin: bool) -> Non
         client_id = existing.login if existing else None
     if not client_id:
         if not stdin_is_terminal():
-            raise CredentialsMissing("no PISTE client id given", hint="pass --client-id")
-        client_id = typer.prompt("PISTE OAuth client id").strip()
+            raise CredentialsMissing(T("no PISTE client id given"), hint=T("pass --client-id"))
+        client_id = typer.prompt(_("PISTE OAuth client id")).strip()
     if password_stdin or not stdin_is_terminal():
-        secret = _read_secret_from_stdin("PISTE client secret")
+        secret = _read_secret_from_stdin(T("PISTE client secret"))
     else:
-        secret = typer.prompt(f"PISTE client secret for {client_id}", hide_input=True)
+        secret = typer.prompt(
+            _("PISTE client secret for {client}").format(client=client_id), hide_input=True
+        )
     secret_store.set_piste_client(client_id, secret.strip())
     typer.echo(
-        f"PISTE client secret stored in the keyring: service {secret_store.PISTE_SERVICE!r}, "
-        f"username {client_id!r}"
+        _(
+            "PISTE client secret stored in the keyring: service {service!r}, username {user!r}"
+        ).format(service=secret_store.PISTE_SERVICE, user=client_id)
     )
 
 
@@ -843,19 +996,22 @@ def _store_proxy_password(settings: Settings, user: str | None, password_stdin: 
     if not user:
         if not stdin_is_terminal():
             raise CredentialsMissing(
-                "no proxy user given", hint="pass --proxy-user, or put it in the proxy URL"
+                T("no proxy user given"), hint=T("pass --proxy-user, or put it in the proxy URL")
             )
-        user = typer.prompt("Proxy user").strip()
+        user = typer.prompt(_("Proxy user")).strip()
     if password_stdin or not stdin_is_terminal():
-        secret = _read_secret_from_stdin("proxy password")
+        secret = _read_secret_from_stdin(T("proxy password"))
     else:
         secret = typer.prompt(
-            f"Proxy password for {user}", hide_input=True, confirmation_prompt=True
+            _("Proxy password for {user}").format(user=user),
+            hide_input=True,
+            confirmation_prompt=_("Repeat for confirmation"),
         )
     secret_store.set_proxy_password(user, secret)
     typer.echo(
-        f"Proxy password stored in the keyring: service {secret_store.PROXY_SERVICE!r}, "
-        f"username {user!r}"
+        _("Proxy password stored in the keyring: service {service!r}, username {user!r}").format(
+            service=secret_store.PROXY_SERVICE, user=user
+        )
     )
 
 
@@ -866,21 +1022,22 @@ def _store_smtp_password(settings: Settings, password_stdin: bool) -> None:
     user = settings.mail.user if settings.mail else None
     if not user:
         raise UsageError(
-            "no SMTP user is configured",
-            hint=f"set `user` in the [mail] table of {config_file()} first",
+            T("no SMTP user is configured"),
+            hint=T("set `user` in the [mail] table of {file} first", file=str(config_file())),
         )
     if password_stdin or not stdin_is_terminal():
-        secret = _read_secret_from_stdin("SMTP password")
+        secret = _read_secret_from_stdin(T("SMTP password"))
     else:
         secret = typer.prompt(
-            f"SMTP password for {user} ({settings.mail.host})",
+            _("SMTP password for {user} ({host})").format(user=user, host=settings.mail.host),
             hide_input=True,
-            confirmation_prompt=True,
+            confirmation_prompt=_("Repeat for confirmation"),
         )
     secret_store.set_smtp_password(user, secret)
     typer.echo(
-        f"SMTP password stored in the keyring: service {secret_store.SMTP_SERVICE!r}, "
-        f"username {user!r}"
+        _("SMTP password stored in the keyring: service {service!r}, username {user!r}").format(
+            service=secret_store.SMTP_SERVICE, user=user
+        )
     )
 
 
@@ -891,8 +1048,11 @@ def _store_imap_password(settings: Settings, password_stdin: bool) -> None:
     imap = settings.imap
     if imap is None:
         raise UsageError(
-            "no mailbox is configured",
-            hint=f"add a [second_factor.imap] table (host, user, sender) to {config_file()} first",
+            T("no mailbox is configured"),
+            hint=T(
+                "add a [second_factor.imap] table (host, user, sender) to {value} first",
+                value=config_file(),
+            ),
         )
     if password_stdin or not stdin_is_terminal():
         secret = _read_secret_from_stdin("IMAP password")
@@ -909,40 +1069,62 @@ def _store_imap_password(settings: Settings, password_stdin: bool) -> None:
     )
 
 
-@credentials_app.command("show", epilog="Example: chorus-bot credentials show")
+@credentials_app.command(
+    "show",
+    help=_("Name the identifiant configured and where its password is. Never shows the password."),
+    epilog=_("Example: chorus-bot credentials show"),
+)
 def credentials_show(verbose: Verbose = False, profile: Profile = None) -> None:
-    """Name the identifiant configured and where its password is. Never shows the password."""
     settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
 
     stored = secret_store.get_manager(settings.identifiant)
-    typer.echo(f"Keyring backend : {secret_store.backend_name()}")
+    typer.echo(_("Keyring backend : {backend}").format(backend=secret_store.backend_name()))
     if settings.identifiant:
         typer.echo(
-            f"Identifiant     : {settings.identifiant} (from {settings.sources['identifiant']})"
+            _("Identifiant     : {who} (from {source})").format(
+                who=settings.identifiant, source=_(settings.sources["identifiant"])
+            )
         )
     if stored:
         typer.echo(
-            f"Stored password : yes, for {stored.login!r} (service {secret_store.PORTAL_SERVICE!r})"
+            _("Stored password : yes, for {user!r} (service {service!r})").format(
+                user=stored.login, service=secret_store.PORTAL_SERVICE
+            )
         )
     else:
-        typer.echo("Stored password : none (run `chorus-bot credentials set`)")
+        typer.echo(_("Stored password : none (run `chorus-bot credentials set`)"))
     totp = secret_store.get_totp_secret(settings.identifiant)
-    typer.echo(f"TOTP secret     : {'yes, for ' + repr(totp.login) if totp else 'none'}")
+    typer.echo(
+        _("TOTP secret     : yes, for {user!r}").format(user=totp.login)
+        if totp
+        else _("TOTP secret     : none")
+    )
     if settings.proxy is not None:
         user = settings.proxy.username
         found = secret_store.get_proxy_password(user)
-        typer.echo(
-            f"Proxy password  : yes, for {found.login!r} (service {secret_store.PROXY_SERVICE!r})"
-            if found
-            else f"Proxy password  : none{' for ' + repr(user) if user else ''} "
-            "(`chorus-bot credentials set --proxy` if the proxy asks for one)"
-        )
+        if found:
+            line = _("Proxy password  : yes, for {user!r} (service {service!r})").format(
+                user=found.login, service=secret_store.PROXY_SERVICE
+            )
+        elif user:
+            line = _(
+                "Proxy password  : none for {user!r} "
+                "(`chorus-bot credentials set --proxy` if the proxy asks for one)"
+            ).format(user=user)
+        else:
+            line = _(
+                "Proxy password  : none "
+                "(`chorus-bot credentials set --proxy` if the proxy asks for one)"
+            )
+        typer.echo(line)
     piste = secret_store.get_piste_client()
     typer.echo(
-        f"PISTE client    : yes, client id {piste.login!r} (service {secret_store.PISTE_SERVICE!r})"
+        _("PISTE client    : yes, client id {client!r} (service {service!r})").format(
+            client=piste.login, service=secret_store.PISTE_SERVICE
+        )
         if piste
-        else "PISTE client    : none (`chorus-bot credentials set --piste` enables `verify`)"
+        else _("PISTE client    : none (`chorus-bot credentials set --piste` enables `verify`)")
     )
     _show_imap_credentials(settings)
 
@@ -951,28 +1133,32 @@ def _show_imap_credentials(settings: Settings) -> None:
     from bot import secret_store
 
     stored = secret_store.get_imap_entry()
-    where = f"service {secret_store.IMAP_SERVICE!r}"
+    service = secret_store.IMAP_SERVICE
     if stored is not None:
-        line = f"IMAP password   : yes, for {stored.login!r} ({where})"
-        if settings.imap is not None and stored.login != settings.imap.user:
-            line += f", but [second_factor.imap] user is {settings.imap.user!r}"
-    elif settings.imap is not None:
-        line = (
-            f"IMAP password   : none for {settings.imap.user!r} "
-            "(run `chorus-bot credentials set --imap`)"
+        line = _("IMAP password   : yes, for {user!r} (service {service!r})").format(
+            user=stored.login, service=service
         )
+        if settings.imap is not None and stored.login != settings.imap.user:
+            line += _(", but [second_factor.imap] user is {user!r}").format(user=settings.imap.user)
+    elif settings.imap is not None:
+        line = _(
+            "IMAP password   : none for {user!r} (run `chorus-bot credentials set --imap`)"
+        ).format(user=settings.imap.user)
     else:
-        line = "IMAP password   : none (no [second_factor.imap] configured)"
+        line = _("IMAP password   : none (no [second_factor.imap] configured)")
     typer.echo(line)
 
 
-@credentials_app.command("delete", epilog="Example: chorus-bot credentials delete")
+@credentials_app.command(
+    "delete",
+    help=_(
+        "Delete the portal manager's password, TOTP secret, PISTE client and IMAP password "
+        "from the keyring.\n\nWith --profile NAME: only that profile's password and TOTP "
+        "secret."
+    ),
+    epilog=_("Example: chorus-bot credentials delete"),
+)
 def credentials_delete(verbose: Verbose = False, profile: Profile = None) -> None:
-    """Delete the portal manager's password, TOTP secret, PISTE client and IMAP password from
-    the keyring.
-
-    With --profile NAME: only that profile's password and TOTP secret.
-    """
     settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
 
@@ -993,12 +1179,13 @@ def credentials_delete(verbose: Verbose = False, profile: Profile = None) -> Non
 
 
 @secret_app.command(
-    "show", epilog="Example: chorus-bot secret show --structure 25900096600020 --json"
+    "show",
+    help=_("Print the stored technical login and password, for pasting into the connector."),
+    epilog=_("Example: chorus-bot secret show --structure 25900096600020 --json"),
 )
 def secret_show(
     structure: Structure, as_json: AsJson = False, verbose: Verbose = False, profile: Profile = None
 ) -> None:
-    """Print the stored technical login and password, for pasting into the connector."""
     _settings(profile=profile, verbose=verbose)
     from bot import secret_store
     from bot.siret import parse_siret
@@ -1007,26 +1194,28 @@ def secret_show(
     stored = secret_store.get_technical(siret)
     if stored is None:
         raise CredentialsMissing(
-            f"no technical password is stored for {siret}",
-            hint=f"run `chorus-bot reset --structure {siret}` first",
+            T("no technical password is stored for {siret}", siret=siret),
+            hint=T("run `chorus-bot reset --structure {siret}` first", siret=siret),
         )
     if as_json:
         _echo_json({"structure": siret, "login": stored.login, "password": stored.password})
     else:
-        typer.echo(f"Technical user : {stored.login}")
-        typer.echo(f"Password       : {stored.password}")
+        typer.echo(_("Technical user : {login}").format(login=stored.login))
+        typer.echo(_("Password       : {password}").format(password=stored.password))
 
 
-@app.command(epilog="Example: chorus-bot recover")
+@app.command(
+    help=_("Store passwords left in rescue files into the keyring, verify, and delete the files."),
+    epilog=_("Example: chorus-bot recover"),
+)
 def recover(verbose: Verbose = False, profile: Profile = None) -> None:
-    """Store passwords left in rescue files into the keyring, verify, and delete the files."""
     settings = _settings(profile=profile, verbose=verbose)
     from bot import secret_store
     from bot.rescue import list_rescues
 
     rescues = list_rescues(settings.state_dir)
     if not rescues:
-        typer.echo("No rescue file: nothing to recover.")
+        typer.echo(_("No rescue file: nothing to recover."))
         return
     for rescue in rescues:
         from bot.log import redactor
@@ -1039,9 +1228,11 @@ def recover(verbose: Verbose = False, profile: Profile = None) -> None:
         )
 
 
-@app.command(epilog="Example: chorus-bot history --json")
+@app.command(
+    help=_("Show the audit trail: one line per run."),
+    epilog=_("Example: chorus-bot history --json"),
+)
 def history(as_json: AsJson = False, verbose: Verbose = False, profile: Profile = None) -> None:
-    """Show the audit trail: one line per run."""
     settings = _settings(profile=profile, verbose=verbose)
     from bot import audit
 
@@ -1050,22 +1241,34 @@ def history(as_json: AsJson = False, verbose: Verbose = False, profile: Profile 
         _echo_json(records)
         return
     if not records:
-        typer.echo("No run recorded yet.")
+        typer.echo(_("No run recorded yet."))
+    # The records hold identifiers and English details (the same in both languages); only
+    # the words around them are translated.
     for r in records:
+        exit_code = _("exit {code}").format(code=r.get("exit_code"))
         typer.echo(
             f"{r.get('time', ''):25} {r.get('action', ''):8} {r.get('structure') or '-':14} "
-            f"{r.get('outcome', ''):12} exit {r.get('exit_code')}  {r.get('detail') or ''}".rstrip()
+            f"{r.get('outcome', ''):12} {exit_code}  {r.get('detail') or ''}".rstrip()
         )
 
 
-@config_app.command("path", epilog="Example: chorus-bot config path")
+@config_app.command(
+    "path",
+    help=_("Print where the configuration file is (it may not exist yet)."),
+    epilog=_("Example: chorus-bot config path"),
+)
 def config_path() -> None:
-    """Print where the configuration file is (it may not exist yet)."""
     typer.echo(str(config_file()))
 
 
 @config_app.command(
-    "show", epilog="Examples: chorus-bot config show ; chorus-bot config show --timeout 60"
+    "show",
+    help=_(
+        "Print the effective configuration and where each value comes from. Never a "
+        "secret.\n\nThe options show what a command given the same options would use; "
+        "--profile NAME, that profile merged over the top level (source `profile:NAME`)."
+    ),
+    epilog=_("Examples: chorus-bot config show ; chorus-bot config show --timeout 60"),
 )
 def config_show(
     portal_url: PortalUrl = None,
@@ -1076,11 +1279,6 @@ def config_show(
     profile: Profile = None,
     proxy: Proxy = None,
 ) -> None:
-    """Print the effective configuration and where each value comes from. Never a secret.
-
-    The options show what a command given the same options would use; --profile NAME, that
-    profile merged over the top level (source `profile:NAME`).
-    """
     settings = _settings(
         profile=profile,
         proxy=proxy,
@@ -1095,7 +1293,7 @@ def config_show(
     typer.echo(f"# {config_file()}")
     names = profile_names()
     if names:
-        typer.echo(f"# profiles: {', '.join(names)}")
+        typer.echo(_("# profiles: {names}").format(names=", ".join(names)))
     typer.echo(f"profile = {settings.profile!r}")
     for key in (
         "identifiant",
@@ -1118,21 +1316,21 @@ def config_show(
         value = getattr(settings, key)
         value = list(value) if isinstance(value, tuple) else value
         value = str(value) if key == "proxy" and value is not None else value  # no password
-        typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
+        typer.echo(f"{key} = {value!r}  # {_(settings.sources.get(key, 'default'))}")
     _show_handover_config(settings)
     _show_texts(settings)
     _show_imap_config(settings)
-    typer.echo(f"# state folder: {settings.state_dir}")
+    typer.echo(_("# state folder: {folder}").format(folder=settings.state_dir))
 
 
 def _show_texts(settings: Settings) -> None:
     """Every text the bot looks for on the portal, the user's first, and where it comes from."""
     from flows.texts import KEYS
 
-    typer.echo("[texts]  # what the bot looks for on the portal, tried in this order")
+    typer.echo(_("[texts]  # what the bot looks for on the portal, tried in this order"))
     for key in KEYS:
         words = list(settings.texts.words(key))
-        typer.echo(f"texts.{key} = {words!r}  # {settings.texts.source(key)}")
+        typer.echo(f"texts.{key} = {words!r}  # {_(settings.texts.source(key))}")
 
 
 def _show_handover_config(settings: Settings) -> None:
@@ -1144,22 +1342,24 @@ def _show_handover_config(settings: Settings) -> None:
     for key in ("post_reset_command", "post_reset_timeout"):
         value = getattr(settings, key)
         value = list(value) if isinstance(value, tuple) else value
-        typer.echo(f"{key} = {value!r}  # {settings.sources.get(key, 'default')}")
+        typer.echo(f"{key} = {value!r}  # {_(settings.sources.get(key, 'default'))}")
     mail = settings.mail
     if mail is None:
-        typer.echo("# [mail]: not configured, no hand-over e-mail")
+        typer.echo(_("# [mail]: not configured, no hand-over e-mail"))
         return
-    typer.echo(f"[mail]  # {settings.sources.get('mail', 'file')}")
+    typer.echo(f"[mail]  # {_(settings.sources.get('mail', 'file'))}")
     for item in fields(mail):
         if item.name == "given":
             continue
         value = getattr(mail, item.name)
         value = list(value) if isinstance(value, tuple) else value
-        source = settings.sources.get(f"mail.{item.name}", "default")
+        source = _(settings.sources.get(f"mail.{item.name}", "default"))
         typer.echo(f"mail.{item.name} = {value!r}  # {source}")
     if mail.user:
         typer.echo(
-            f"# SMTP password: in the keyring, service {SMTP_SERVICE!r}, username {mail.user!r}"
+            _("# SMTP password: in the keyring, service {service!r}, username {user!r}").format(
+                service=SMTP_SERVICE, user=mail.user
+            )
         )
 
 
@@ -1171,15 +1371,21 @@ def _show_imap_config(settings: Settings) -> None:
 
     imap = settings.imap
     if imap is None:
-        typer.echo("# [second_factor.imap]: not configured, e-mailed codes are typed on a terminal")
+        typer.echo(
+            _("# [second_factor.imap]: not configured, e-mailed codes are typed on a terminal")
+        )
         return
-    typer.echo("[second_factor.imap]  # file")
+    typer.echo(f"[second_factor.imap]  # {_('file')}")
     for item in fields(imap):
         if item.name == "given":
             continue
-        source = "file" if item.name in imap.given else "default"
+        source = _("file") if item.name in imap.given else _("default")
         typer.echo(f"second_factor.imap.{item.name} = {getattr(imap, item.name)!r}  # {source}")
-    typer.echo(f"# IMAP password: in the keyring, service {IMAP_SERVICE!r}, username {imap.user!r}")
+    typer.echo(
+        _("# IMAP password: in the keyring, service {service!r}, username {user!r}").format(
+            service=IMAP_SERVICE, user=imap.user
+        )
+    )
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -1192,9 +1398,12 @@ def redactor_line(text: str) -> str:
 
 
 def _report(error: ChorusBotError, prefix: str = "") -> None:
-    typer.echo(f"chorus-bot: error: {prefix}{redactor_line(error.one_line())}", err=True)
+    line = prefix + redactor_line(error.one_line(localized=True))
+    typer.echo(_("chorus-bot: error: {line}").format(line=line), err=True)
     if error.run_dir:
-        typer.echo(f"chorus-bot: diagnosis saved in {error.run_dir}", err=True)
+        typer.echo(
+            _("chorus-bot: diagnosis saved in {folder}").format(folder=error.run_dir), err=True
+        )
     if isinstance(error, PasswordRescued):
         _offer_rescued_password(error)
 
@@ -1205,25 +1414,30 @@ def _offer_rescued_password(error: PasswordRescued) -> None:
     path = getattr(error, "rescue_file", None)
     if not path or not stdin_is_terminal():
         return
-    if typer.confirm("Show the new password now, to copy it by hand?", default=False):
+    if typer.confirm(_("Show the new password now, to copy it by hand?"), default=False):
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        typer.echo(f"Technical user : {data['login']}")
-        typer.echo(f"Password       : {data['password']}")
+        typer.echo(_("Technical user : {login}").format(login=data["login"]))
+        typer.echo(_("Password       : {password}").format(password=data["password"]))
 
 
 def _interrupt(signum: int, frame: object) -> None:
     # An exception of our own, not KeyboardInterrupt: the command's cleanup runs, the browser
     # closes, the run folder is kept, and the exit code is the documented one.
     name = signal.Signals(signum).name
-    raise Interrupted(f"interrupted by {name}", hint="run the command again; see the run folder")
+    raise Interrupted(
+        T("interrupted by {signal}", signal=name),
+        hint=T("run the command again; see the run folder"),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        # Standalone mode: Typer prints usage errors itself (exit 2) and exits via SystemExit.
-        app(args=argv, prog_name="chorus-bot")
+        from bot import cli_text
+
+        # Typer's own texts (help sections, usage errors) in the interface's language too.
+        sys.exit(cli_text.run(app, argv, prog_name="chorus-bot"))
     except ChorusBotError as error:
         if os.environ.get("CHORUS_BOT_DEBUG"):
             raise
@@ -1238,9 +1452,13 @@ def main(argv: list[str] | None = None) -> None:
 
         logger.opt(exception=True).debug("unexpected error")
         typer.echo(
-            f"chorus-bot: internal error: {type(error).__name__}: "
-            f"{redactor.redact(str(error).splitlines()[0] if str(error) else '')}. "
-            "Run again with CHORUS_BOT_DEBUG=1 for the traceback, and report it.",
+            _(
+                "chorus-bot: internal error: {kind}: {what}. "
+                "Run again with CHORUS_BOT_DEBUG=1 for the traceback, and report it."
+            ).format(
+                kind=type(error).__name__,
+                what=redactor.redact(str(error).splitlines()[0] if str(error) else ""),
+            ),
             err=True,
         )
         sys.exit(1)

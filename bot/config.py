@@ -12,6 +12,7 @@ from typing import Any
 import platformdirs
 
 from bot.errors import ConfigError
+from bot.i18n import T
 from flows.texts import DEFAULT_TEXTS, KEYS, Texts
 
 APP_NAME = "chorus-bot"
@@ -135,8 +136,12 @@ class ConfigFile:
             if profile not in self.profiles:
                 known = ", ".join(self.profiles) or "none"
                 raise ConfigError(
-                    f"config file {self.path}: no profile {profile!r}",
-                    hint=f"profiles in the file: {known}",
+                    T(
+                        "config file {path}: no profile {profile!r}",
+                        path=self.path,
+                        profile=profile,
+                    ),
+                    hint=T("profiles in the file: {known}", known=known),
                 )
             layers.append((self.profiles[profile], f"profile:{profile}"))
         for table, source in layers:
@@ -150,7 +155,11 @@ class ConfigFile:
             if profile is None:
                 raise
             raise ConfigError(
-                f"{error.message} (in profile {profile!r}, merged over the top level)",
+                T(
+                    "{message} (in profile {profile!r}, merged over the top level)",
+                    message=error.message,
+                    profile=profile,
+                ),
                 hint=error.hint,
             ) from None
         return values, sources
@@ -182,14 +191,15 @@ def load_config(path: Path | None = None) -> ConfigFile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(
-            f"cannot read config file {path}: {error}", hint="fix or remove it"
+            T("cannot read config file {path}: {error}", path=path, error=error),
+            hint=T("fix or remove it"),
         ) from None
     profiles = data.pop(PROFILES, {})
     _check_table(path, data, _FILE_KEYS)
     if not isinstance(profiles, dict) or not all(isinstance(t, dict) for t in profiles.values()):
         raise ConfigError(
-            f"config file {path}: profiles must be tables [profiles.<name>]",
-            hint='e.g. [profiles.mairie] then identifiant = "..." on the next line',
+            T("config file {path}: profiles must be tables [profiles.<name>]", path=path),
+            hint=T('e.g. [profiles.mairie] then identifiant = "..." on the next line'),
         )
     for name, table in profiles.items():
         _check_table(path, table, _FILE_KEYS, section=f"{PROFILES}.{name}")
@@ -214,10 +224,18 @@ def _check_no_shared_structure(config: ConfigFile) -> None:
             siret = re.sub(r"[\s\u00a0.\-]", "", str(raw))
             if siret in claimed and claimed[siret] != name:
                 raise ConfigError(
-                    f"config file {config.path}: structure {siret} is claimed by profiles "
-                    f"{claimed[siret]!r} and {name!r}",
-                    hint="list each SIRET in one profile only (a profile without `structures` "
-                    "inherits the top level's; set structures = [] for none)",
+                    T(
+                        "config file {path}: structure {siret} is claimed by profiles {value!r} "
+                        "and {name!r}",
+                        path=config.path,
+                        siret=siret,
+                        value=claimed[siret],
+                        name=name,
+                    ),
+                    hint=T(
+                        "list each SIRET in one profile only (a profile without `structures` "
+                        "inherits the top level's; set structures = [] for none)"
+                    ),
                 )
             claimed.setdefault(siret, name)
 
@@ -260,19 +278,23 @@ def build_settings(profile: str | None = None, **options: Any) -> Settings:
         values["post_reset_command"], "CHORUS_BOT_POST_RESET_COMMAND"
     )
     if values["post_reset_timeout"] <= 0:
-        raise ConfigError("post_reset_timeout must be a positive number of seconds")
+        raise ConfigError(T("post_reset_timeout must be a positive number of seconds"))
     if values["timeout"] <= 0:
-        raise ConfigError("--timeout must be a positive number of seconds")
+        raise ConfigError(T("--timeout must be a positive number of seconds"))
     if values["piste_env"] not in PISTE_ENVS:
         raise ConfigError(
-            f"piste_env must be one of {', '.join(PISTE_ENVS)}, not {values['piste_env']!r}"
+            T(
+                "piste_env must be one of {value}, not {value2!r}",
+                value=", ".join(PISTE_ENVS),
+                value2=values["piste_env"],
+            )
         )
     if values["piste_backoff"] < 0:
-        raise ConfigError("piste_backoff must be zero or a positive number of seconds")
+        raise ConfigError(T("piste_backoff must be zero or a positive number of seconds"))
     if values["ca_file"] and not Path(values["ca_file"]).expanduser().is_file():
         raise ConfigError(
-            f"ca_file {values['ca_file']!r} is not a file",
-            hint="give the PEM file of the proxy's certificate authority",
+            T("ca_file {value!r} is not a file", value=values["ca_file"]),
+            hint=T("give the PEM file of the proxy's certificate authority"),
         )
     return Settings(**values, profile=profile or None, sources=sources)
 
@@ -325,26 +347,33 @@ def parse_proxy(value: Any, source: str) -> ProxySettings | None:
 
     if "://" not in text:
         text = "http://" + text  # as curl does
-    where = {"option": "--proxy", "file": "proxy in the config file"}.get(
-        source, f"proxy ({source})"
+    where = {"option": "--proxy", "file": T("proxy in the config file")}.get(
+        source, T("proxy ({source})", source=source)
     )
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise ConfigError(f"{where} is not a valid URL", hint="e.g. http://proxy:3128") from None
+        raise ConfigError(
+            T("{where} is not a valid URL", where=where), hint=T("e.g. http://proxy:3128")
+        ) from None
     if parts.password is not None and not source.startswith("env"):
         # Never echo the URL: it holds the password.
         raise ConfigError(
-            f"{where} holds a password, which would be visible to every user of this machine "
-            "(command line) or in a file",
-            hint="give the URL without it (http://user@proxy:3128) and store the password with "
-            "`chorus-bot credentials set --proxy`",
+            T(
+                "{where} holds a password, which would be visible to every user of this machine "
+                "(command line) or in a file",
+                where=where,
+            ),
+            hint=T(
+                "give the URL without it (http://user@proxy:3128) and store the password with "
+                "`chorus-bot credentials set --proxy`"
+            ),
         )
     if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
         raise ConfigError(
-            f"{where} must be an http:// or https:// proxy URL with a host",
-            hint="e.g. http://proxy.example.fr:3128",
+            T("{where} must be an http:// or https:// proxy URL with a host", where=where),
+            hint=T("e.g. http://proxy.example.fr:3128"),
         )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     server = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
@@ -392,12 +421,12 @@ class MailSettings:
 
 
 _TYPE_WORDS = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-    list: "a list",
-    dict: "a table",
+    str: T("a string"),
+    int: T("an integer"),
+    float: T("a number"),
+    bool: T("true or false"),
+    list: T("a list"),
+    dict: T("a table"),
 }
 
 
@@ -405,12 +434,16 @@ def _check_table(
     path: Path, table: dict[str, Any], keys: dict[str, tuple[type, Any]], section: str = ""
 ) -> None:
     """Unknown keys and wrong types, for the top level and for `[section]` alike."""
-    where = f"config file {path}: [{section}]" if section else f"config file {path}:"
+    where = (
+        T("config file {path}: [{section}]", path=path, section=section)
+        if section
+        else T("config file {path}:", path=path)
+    )
     unknown = sorted(set(table) - set(keys))
     if unknown:
         raise ConfigError(
-            f"{where} has unknown key(s): {', '.join(unknown)}",
-            hint=f"known keys: {', '.join(keys)}",
+            T("{where} has unknown key(s): {value}", where=where, value=", ".join(unknown)),
+            hint=T("known keys: {value}", value=", ".join(keys)),
         )
     prefix = f"{section}." if section else ""
     for key, value in table.items():
@@ -418,8 +451,14 @@ def _check_table(
         # `object` keys take several forms and are checked by their own parser.
         if expected is not object and not _is_type(value, expected):
             raise ConfigError(
-                f"config file {path}: {prefix}{key} must be {_TYPE_WORDS[expected]}",
-                hint="fix the value",
+                T(
+                    "config file {path}: {prefix}{key} must be {value}",
+                    path=path,
+                    prefix=prefix,
+                    key=key,
+                    value=_TYPE_WORDS[expected],
+                ),
+                hint=T("fix the value"),
             )
 
 
@@ -438,19 +477,19 @@ def parse_mail(path: Path, table: dict[str, Any]) -> MailSettings:
     for required in ("host", "sender", "recipients"):
         if not values[required]:
             raise ConfigError(
-                f"config file {path}: [mail] needs {required}",
-                hint="set host, sender and recipients, or remove the [mail] table",
+                T("config file {path}: [mail] needs {required}", path=path, required=required),
+                hint=T("set host, sender and recipients, or remove the [mail] table"),
             )
     recipients = values["recipients"]
     if not all(isinstance(r, str) and "@" in r for r in recipients):
         raise ConfigError(
-            f"config file {path}: mail.recipients must be a list of e-mail addresses",
-            hint='e.g. recipients = ["dsi@example.fr"]',
+            T("config file {path}: mail.recipients must be a list of e-mail addresses", path=path),
+            hint=T('e.g. recipients = ["dsi@example.fr"]'),
         )
     if values["ssl"] and values["starttls"]:
         raise ConfigError(
-            f"config file {path}: mail.ssl and mail.starttls cannot both be true",
-            hint="ssl = true for port 465 (TLS from the start), starttls = true for 587",
+            T("config file {path}: mail.ssl and mail.starttls cannot both be true", path=path),
+            hint=T("ssl = true for port 465 (TLS from the start), starttls = true for 587"),
         )
     if values["port"] is None:
         values["port"] = 465 if values["ssl"] else 587 if values["starttls"] else 25
@@ -466,8 +505,8 @@ def parse_texts(path: Path, table: dict[str, Any]) -> Texts:
     for key, value in table.items():
         if key not in KEYS:
             raise ConfigError(
-                f"config file {path}: [texts] has an unknown key: {key}",
-                hint=f"known keys: {', '.join(KEYS)}",
+                T("config file {path}: [texts] has an unknown key: {key}", path=path, key=key),
+                hint=T("known keys: {value}", value=", ".join(KEYS)),
             )
         words = [value] if isinstance(value, str) else value
         if (
@@ -476,8 +515,12 @@ def parse_texts(path: Path, table: dict[str, Any]) -> Texts:
             or not all(isinstance(w, str) and w.strip() for w in words)
         ):
             raise ConfigError(
-                f"config file {path}: texts.{key} must be a non-empty string or a list of them",
-                hint=f'e.g. {key} = "the text the portal now shows"',
+                T(
+                    "config file {path}: texts.{key} must be a non-empty string or a list of them",
+                    path=path,
+                    key=key,
+                ),
+                hint=T('e.g. {key} = "the text the portal now shows"', key=key),
             )
         overrides[key] = tuple(w.strip() for w in words)
     return Texts(overrides)
@@ -495,13 +538,18 @@ def parse_command(value: Any, origin: str) -> tuple[str, ...]:
             return tuple(shlex.split(value))
         except ValueError as error:
             raise ConfigError(
-                f"{origin}: post_reset_command cannot be split ({error})", hint="fix the quotes"
+                T(
+                    "{origin}: post_reset_command cannot be split ({error})",
+                    origin=origin,
+                    error=error,
+                ),
+                hint=T("fix the quotes"),
             ) from None
     if isinstance(value, list) and all(isinstance(part, str) for part in value):
         return tuple(value)
     raise ConfigError(
-        f"{origin}: post_reset_command must be a list of strings (or one string)",
-        hint='e.g. post_reset_command = ["/usr/local/bin/push-to-erp", "--quiet"]',
+        T("{origin}: post_reset_command must be a list of strings (or one string)", origin=origin),
+        hint=T('e.g. post_reset_command = ["/usr/local/bin/push-to-erp", "--quiet"]'),
     )
 
 
@@ -562,27 +610,49 @@ def parse_imap(path: Path, table: dict[str, Any]) -> ImapSettings:
     for required in ("host", "user", "sender"):
         if not values[required]:
             raise ConfigError(
-                f"config file {path}: [{section}] needs {required}",
-                hint='set host, user and sender (a pattern such as "*@chorus-pro.gouv.fr"), '
-                f"or remove the [{section}] table",
+                T(
+                    "config file {path}: [{section}] needs {required}",
+                    path=path,
+                    section=section,
+                    required=required,
+                ),
+                hint=T(
+                    'set host, user and sender (a pattern such as "*@chorus-pro.gouv.fr"), '
+                    "or remove the [{section}] table",
+                    section=section,
+                ),
             )
     if values["tls"] not in IMAP_TLS_MODES:
         raise ConfigError(
-            f"config file {path}: {section}.tls must be one of {', '.join(IMAP_TLS_MODES)}, "
-            f"not {values['tls']!r}",
-            hint="ssl for port 993, starttls for 143",
+            T(
+                "config file {path}: {section}.tls must be one of {value}, not {value2!r}",
+                path=path,
+                section=section,
+                value=", ".join(IMAP_TLS_MODES),
+                value2=values["tls"],
+            ),
+            hint=T("ssl for port 993, starttls for 143"),
         )
     if values["tls"] == "none" and values["host"] not in _LOOPBACK_HOSTS:
         # The password would cross the network in clear, like a portal over plain http.
         raise ConfigError(
-            f'config file {path}: {section}.tls = "none" is allowed only on loopback, '
-            f"not on {values['host']}",
-            hint='use tls = "ssl" (port 993) or "starttls" (port 143)',
+            T(
+                'config file {path}: {section}.tls = "none" is allowed only on loopback, '
+                "not on {value}",
+                path=path,
+                section=section,
+                value=values["host"],
+            ),
+            hint=T('use tls = "ssl" (port 993) or "starttls" (port 143)'),
         )
     if values["timeout"] <= 0:
         raise ConfigError(
-            f"config file {path}: {section}.timeout must be a positive number of seconds",
-            hint="e.g. timeout = 120",
+            T(
+                "config file {path}: {section}.timeout must be a positive number of seconds",
+                path=path,
+                section=section,
+            ),
+            hint=T("e.g. timeout = 120"),
         )
     if values["port"] is None:
         values["port"] = 993 if values["tls"] == "ssl" else 143

@@ -32,9 +32,10 @@ from loguru import logger
 
 from bot.config import ImapSettings
 from bot.errors import SecondFactorError
+from bot.i18n import N_, T, _
 from bot.log import redactor
 
-STEP = "second factor"
+STEP = N_("second factor")
 # A server that does not push new mail (no IDLE) is asked again this often.
 POLL_INTERVAL = 5.0
 # IDLE is renewed at least this often: some servers and NATs drop a silent connection.
@@ -123,9 +124,14 @@ class ImapCodeWaiter:
             raise self._tls_error(error) from None
         except (OSError, IMAPClientError) as error:
             raise SecondFactorError(
-                f"cannot reach the IMAP server {s.host}:{s.port} ({_reason(error)})",
+                T(
+                    "cannot reach the IMAP server {host}:{port} ({value})",
+                    host=s.host,
+                    port=s.port,
+                    value=_reason(error),
+                ),
                 step=STEP,
-                hint="check host, port and tls in [second_factor.imap], and the network",
+                hint=T("check host, port and tls in [second_factor.imap], and the network"),
             ) from None
         self._client = client
         try:
@@ -135,9 +141,9 @@ class ImapCodeWaiter:
         except LoginError:
             self.close()
             raise SecondFactorError(
-                f"the IMAP server {s.host} refused the login of {s.user}",
+                T("the IMAP server {host} refused the login of {user}", host=s.host, user=s.user),
                 step=STEP,
-                hint="store the mailbox password again with `chorus-bot credentials set --imap`",
+                hint=T("store the mailbox password again with `chorus-bot credentials set --imap`"),
             ) from None
         except ssl.SSLError as error:
             self.close()
@@ -145,10 +151,15 @@ class ImapCodeWaiter:
         except (OSError, IMAPClientError) as error:
             self.close()
             raise SecondFactorError(
-                f"the IMAP server {s.host}:{s.port} failed during "
-                f"{'STARTTLS or ' if s.tls == 'starttls' else ''}login ({_reason(error)})",
+                T(
+                    "the IMAP server {host}:{port} failed during {value}login ({value2})",
+                    host=s.host,
+                    port=s.port,
+                    value=T("STARTTLS or ") if s.tls == "starttls" else "",
+                    value2=_reason(error),
+                ),
                 step=STEP,
-                hint="check tls and port in [second_factor.imap] (ssl: 993, starttls: 143)",
+                hint=T("check tls and port in [second_factor.imap] (ssl: 993, starttls: 143)"),
             ) from None
         try:
             selected = client.select_folder(s.folder)
@@ -162,9 +173,15 @@ class ImapCodeWaiter:
         except (OSError, IMAPClientError) as error:
             self.close()
             raise SecondFactorError(
-                f"cannot open the folder {s.folder!r} of {s.user} on {s.host} ({_reason(error)})",
+                T(
+                    "cannot open the folder {folder!r} of {user} on {host} ({value})",
+                    folder=s.folder,
+                    user=s.user,
+                    host=s.host,
+                    value=_reason(error),
+                ),
                 step=STEP,
-                hint="check folder in [second_factor.imap] (INBOX, or a folder a filter fills)",
+                hint=T("check folder in [second_factor.imap] (INBOX, or a folder a filter fills)"),
             ) from None
         self._uid_next = uid_next
         logger.debug(
@@ -175,10 +192,17 @@ class ImapCodeWaiter:
     def _tls_error(self, error: ssl.SSLError) -> SecondFactorError:
         s = self.settings
         return SecondFactorError(
-            f"TLS with the IMAP server {s.host}:{s.port} failed ({_reason(error)})",
+            T(
+                "TLS with the IMAP server {host}:{port} failed ({value})",
+                host=s.host,
+                port=s.port,
+                value=_reason(error),
+            ),
             step=STEP,
-            hint="check tls and port in [second_factor.imap] (ssl: 993, starttls: 143); "
-            "for a private certificate authority set cafile",
+            hint=T(
+                "check tls and port in [second_factor.imap] (ssl: 993, starttls: 143); "
+                "for a private certificate authority set cafile"
+            ),
         )
 
     # After the request --------------------------------------------------------------------
@@ -189,7 +213,7 @@ class ImapCodeWaiter:
         s = self.settings
         deadline = time.monotonic() + s.timeout
         logger.info(
-            "second factor: waiting up to {:g} s for the verification code e-mail in {}",
+            _("second factor: waiting up to {:g} s for the verification code e-mail in {}"),
             s.timeout,
             s.mailbox,
         )
@@ -201,11 +225,17 @@ class ImapCodeWaiter:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise SecondFactorError(
-                        f"no verification code arrived in {s.mailbox} within {s.timeout:g} s",
+                        T(
+                            "no verification code arrived in {mailbox} within {timeout:g} s",
+                            mailbox=s.mailbox,
+                            timeout=s.timeout,
+                        ),
                         step=STEP,
-                        hint="check that the portal sends it to this mailbox and that sender "
-                        "(and subject) in [second_factor.imap] match the mail; a TOTP secret "
-                        "(`chorus-bot credentials set --totp`) needs no mailbox",
+                        hint=T(
+                            "check that the portal sends it to this mailbox and that sender "
+                            "(and subject) in [second_factor.imap] match the mail; a TOTP secret "
+                            "(`chorus-bot credentials set --totp`) needs no mailbox"
+                        ),
                     )
                 self._wait_for_mail(remaining)
         except SecondFactorError:
@@ -216,10 +246,13 @@ class ImapCodeWaiter:
             if not isinstance(error, OSError | IMAPClientError):
                 raise
             raise SecondFactorError(
-                f"the IMAP connection to {s.host} failed while waiting for the code "
-                f"({_reason(error)})",
+                T(
+                    "the IMAP connection to {host} failed while waiting for the code ({value})",
+                    host=s.host,
+                    value=_reason(error),
+                ),
                 step=STEP,
-                hint="run again; if it keeps happening, check the server",
+                hint=T("run again; if it keeps happening, check the server"),
             ) from None
         finally:
             self.close()
@@ -253,7 +286,7 @@ class ImapCodeWaiter:
             redactor.add(code)
             # Seen: the code is used, and a person reading the mailbox knows it.
             client.add_flags([uid], [b"\\Seen"])
-            logger.info("second factor: verification code read from the mail from {}", sender)
+            logger.info(_("second factor: verification code read from the mail from {}"), sender)
             return code
         return None
 

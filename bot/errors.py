@@ -12,6 +12,8 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from bot.i18n import T, _, localize
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -40,17 +42,26 @@ class ChorusBotError(Exception):
         # Set by whoever saved diagnosis artefacts, so the CLI can print where they are.
         self.run_dir: str | None = None
 
-    def one_line(self) -> str:
-        parts = []
+    def one_line(self, *, localized: bool = False) -> str:
+        """`<step>: <what>. <what to do>.` In English (JSON, audit trail, failure.json), or in
+        the interface's language to show it."""
+        text = _shown if localized else str
+        line = text(self.message).rstrip(".")
         if self.step:
-            parts.append(f"{self.step}: ")
-        parts.append(self.message.rstrip("."))
+            template = _("{step}: {message}") if localized else "{step}: {message}"
+            line = template.format(step=text(self.step), message=line)
         if self.hint:
-            parts.append(f". {self.hint.rstrip('.')}")
-        return "".join(parts) + "."
+            line += ". " + text(self.hint).rstrip(".")
+        return line + "."
 
     def __str__(self) -> str:
         return self.one_line()
+
+
+def _shown(value: str) -> str:
+    # Step names are often plain strings passed along (`session.step("login", …)`): they are
+    # looked up too.
+    return localize(value) if isinstance(value, T) else _(value)
 
 
 class UsageError(ChorusBotError):
@@ -162,3 +173,7 @@ class Interrupted(ChorusBotError):
 
     exit_code = EXIT_INTERRUPTED
     ends_run = True
+
+
+class ExportError(ChorusBotError):
+    """The calendar (--ics) or metrics (--prometheus) file could not be written."""

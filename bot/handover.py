@@ -28,6 +28,7 @@ from loguru import logger
 from bot import secret_store
 from bot.config import MailSettings
 from bot.errors import HandoverFailed, KeyringError
+from bot.i18n import T, _
 from bot.log import redactor
 from flows.models import PARIS, NewPassword, TechnicalStatus
 
@@ -48,11 +49,12 @@ def run_post_reset_command(argv: tuple[str, ...], timeout: float, new: NewPasswo
     env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
     env.update(CHORUS_BOT_SIRET=new.siret, CHORUS_BOT_LOGIN=new.login)
     name = os.path.basename(argv[0])
-    hint = (
-        f"the new password IS stored in the keyring: give it to the connector by hand "
-        f"(`chorus-bot secret show --structure {new.siret}`)"
+    hint = T(
+        "the new password IS stored in the keyring: give it to the connector by hand "
+        "(`chorus-bot secret show --structure {siret}`)",
+        siret=new.siret,
     )
-    logger.info("{}: running post_reset_command {}", new.siret, name)
+    logger.info(_("{}: running post_reset_command {}"), new.siret, name)
     try:
         done = subprocess.run(
             list(argv),
@@ -65,22 +67,34 @@ def run_post_reset_command(argv: tuple[str, ...], timeout: float, new: NewPasswo
         )
     except FileNotFoundError:
         raise HandoverFailed(
-            f"post_reset_command not found: {argv[0]}", step="post_reset_command", hint=hint
+            T("post_reset_command not found: {value}", value=argv[0]),
+            step=T("post_reset_command"),
+            hint=hint,
         ) from None
     except PermissionError:
         raise HandoverFailed(
-            f"post_reset_command is not executable: {argv[0]}", step="post_reset_command", hint=hint
+            T("post_reset_command is not executable: {value}", value=argv[0]),
+            step=T("post_reset_command"),
+            hint=hint,
         ) from None
     except subprocess.TimeoutExpired:
         raise HandoverFailed(
-            f"post_reset_command {name} did not finish within {timeout:g} s and was stopped",
-            step="post_reset_command",
+            T(
+                "post_reset_command {name} did not finish within {timeout:g} s and was stopped",
+                name=name,
+                timeout=timeout,
+            ),
+            step=T("post_reset_command"),
             hint=hint,
         ) from None
     except OSError as error:
         raise HandoverFailed(
-            f"post_reset_command {name} could not start ({error.strerror or error})",
-            step="post_reset_command",
+            T(
+                "post_reset_command {name} could not start ({value})",
+                name=name,
+                value=error.strerror or error,
+            ),
+            step=T("post_reset_command"),
             hint=hint,
         ) from None
     for stream, text in (("stdout", done.stdout), ("stderr", done.stderr)):
@@ -89,12 +103,20 @@ def run_post_reset_command(argv: tuple[str, ...], timeout: float, new: NewPasswo
     if done.returncode != 0:
         detail = _last_line(done.stderr) or _last_line(done.stdout)
         raise HandoverFailed(
-            f"post_reset_command {name} exited with code {done.returncode}"
-            + (f" ({detail})" if detail else ""),
-            step="post_reset_command",
+            T(
+                "post_reset_command {name} exited with code {code} ({detail})",
+                name=name,
+                code=done.returncode,
+                detail=detail,
+            )
+            if detail
+            else T(
+                "post_reset_command {name} exited with code {code}", name=name, code=done.returncode
+            ),
+            step=T("post_reset_command"),
             hint=hint,
         )
-    logger.info("{}: post_reset_command {} succeeded", new.siret, name)
+    logger.info(_("{}: post_reset_command {} succeeded"), new.siret, name)
 
 
 # The e-mail ---------------------------------------------------------------------------------
@@ -182,14 +204,14 @@ def _smtp_password(mail: MailSettings) -> str | None:
         password = secret_store.get_smtp_password(mail.user)
     except KeyringError as error:
         raise HandoverFailed(
-            f"cannot read the SMTP password from the keyring ({error.message})",
-            step="hand-over mail",
+            T("cannot read the SMTP password from the keyring ({message})", message=error.message),
+            step=T("hand-over mail"),
         ) from None
     if password is None:
         raise HandoverFailed(
-            f"no SMTP password is stored for {mail.user}",
-            step="hand-over mail",
-            hint="run `chorus-bot credentials set --smtp`",
+            T("no SMTP password is stored for {user}", user=mail.user),
+            step=T("hand-over mail"),
+            hint=T("run `chorus-bot credentials set --smtp`"),
         )
     redactor.add(password)
     return password
@@ -215,34 +237,50 @@ def send_mail(mail: MailSettings, message: EmailMessage) -> None:
             refused = smtp.send_message(message)
     except smtplib.SMTPAuthenticationError:
         raise HandoverFailed(
-            f"the SMTP server {where} refused the login of {mail.user}",
-            step="hand-over mail",
-            hint="store the right password with `chorus-bot credentials set --smtp`",
+            T("the SMTP server {where} refused the login of {user}", where=where, user=mail.user),
+            step=T("hand-over mail"),
+            hint=T("store the right password with `chorus-bot credentials set --smtp`"),
         ) from None
     except smtplib.SMTPNotSupportedError as error:
         raise HandoverFailed(
-            f"the SMTP server {where} does not support {_first_word(error)}",
-            step="hand-over mail",
-            hint="check [mail] starttls / ssl / user in the config file",
+            T(
+                "the SMTP server {where} does not support {value}",
+                where=where,
+                value=_first_word(error),
+            ),
+            step=T("hand-over mail"),
+            hint=T("check [mail] starttls / ssl / user in the config file"),
         ) from None
     except ssl.SSLError as error:
         raise HandoverFailed(
-            f"TLS with the SMTP server {where} failed ({error.reason or type(error).__name__})",
-            step="hand-over mail",
-            hint="check [mail] host, port, ssl / starttls, and cafile for a private CA",
+            T(
+                "TLS with the SMTP server {where} failed ({value})",
+                where=where,
+                value=error.reason or type(error).__name__,
+            ),
+            step=T("hand-over mail"),
+            hint=T("check [mail] host, port, ssl / starttls, and cafile for a private CA"),
         ) from None
     except (OSError, smtplib.SMTPException) as error:
         raise HandoverFailed(
-            f"cannot send through the SMTP server {where} "
-            f"({type(error).__name__}: {redactor.redact(str(error))[:200]})",
-            step="hand-over mail",
-            hint="check [mail] host and port, and that the relay accepts this machine",
+            T(
+                "cannot send through the SMTP server {where} ({name__}: {value})",
+                where=where,
+                name__=type(error).__name__,
+                value=redactor.redact(str(error))[:200],
+            ),
+            step=T("hand-over mail"),
+            hint=T("check [mail] host and port, and that the relay accepts this machine"),
         ) from None
     if refused:
         raise HandoverFailed(
-            f"the SMTP server {where} refused recipient(s) {', '.join(sorted(refused))}",
-            step="hand-over mail",
-            hint="check [mail] recipients",
+            T(
+                "the SMTP server {where} refused recipient(s) {value}",
+                where=where,
+                value=", ".join(sorted(refused)),
+            ),
+            step=T("hand-over mail"),
+            hint=T("check [mail] recipients"),
         )
 
 

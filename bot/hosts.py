@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from bot.errors import HostNotAllowed, PortalError
+from bot.i18n import T
 
 GENUINE_SUFFIXES = ("dgfip.finances.gouv.fr", "chorus-pro.gouv.fr")
 PISTE_SUFFIXES = ("piste.gouv.fr",)
@@ -35,17 +36,17 @@ def host_problem(
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
-        return f"{url!r} is not a URL with a host"
+        return T("{url!r} is not a URL with a host", url=url)
     allowed = {h.lower().rstrip(".") for h in allowed_hosts}
     if parts.scheme == "https" and (_is_genuine(host, genuine) or host in allowed):
         return None
     if parts.scheme == "http" and _is_loopback(host):
         return None
     if parts.scheme == "http":
-        return f"{host} is reached over plain http (only loopback test portals may be)"
+        return T("{host} is reached over plain http (only loopback test portals may be)", host=host)
     if parts.scheme != "https":
-        return f"{url!r} is not an https URL"
-    return f"{host} is not a genuine {genuine_name} host"
+        return T("{url!r} is not an https URL", url=url)
+    return T("{host} is not a genuine {name} host", host=host, name=genuine_name)
 
 
 def check_portal_url(url: str, allowed_hosts: Iterable[str] = ()) -> None:
@@ -53,8 +54,8 @@ def check_portal_url(url: str, allowed_hosts: Iterable[str] = ()) -> None:
     problem = host_problem(url, allowed_hosts)
     if problem:
         raise HostNotAllowed(
-            f"refusing portal URL: {problem}",
-            hint="use the genuine portal, or name the host with --allow-host if you trust it",
+            T("refusing portal URL: {problem}", problem=problem),
+            hint=T("use the genuine portal, or name the host with --allow-host if you trust it"),
         )
 
 
@@ -63,9 +64,11 @@ def check_piste_url(url: str, allowed_hosts: Iterable[str] = ()) -> None:
     problem = host_problem(url, allowed_hosts, PISTE_SUFFIXES, "PISTE")
     if problem:
         raise HostNotAllowed(
-            f"refusing PISTE URL: {problem}",
-            hint="use the genuine PISTE hosts (--piste-env), "
-            "or name the host with --allow-host if you trust it",
+            T("refusing PISTE URL: {problem}", problem=problem),
+            hint=T(
+                "use the genuine PISTE hosts (--piste-env), "
+                "or name the host with --allow-host if you trust it"
+            ),
         )
 
 
@@ -77,8 +80,11 @@ def page_guard(allowed_hosts: Iterable[str] = ()):
         problem = host_problem(url, allowed)
         if problem:
             raise PortalError(
-                f"the login page moved to an untrusted address ({problem}); nothing was typed",
-                hint="this may be a fake portal: check the portal URL and your network",
+                T(
+                    "the login page moved to an untrusted address ({problem}); nothing was typed",
+                    problem=problem,
+                ),
+                hint=T("this may be a fake portal: check the portal URL and your network"),
             )
 
     return guard

@@ -29,6 +29,7 @@ from bot.errors import (
     VerificationFailed,
 )
 from bot.hosts import check_portal_url
+from bot.i18n import T, _
 from bot.log import redactor
 from bot.piste import Verification
 from bot.rescue import write_rescue
@@ -200,9 +201,9 @@ class StructureLock:
             self.lock.acquire()
         except LockTimeout:
             raise AlreadyRunning(
-                f"another chorus-bot run is resetting structure {self.siret}",
-                step="lock",
-                hint="wait for it to finish; nothing was changed",
+                T("another chorus-bot run is resetting structure {siret}", siret=self.siret),
+                step=T("lock"),
+                hint=T("wait for it to finish; nothing was changed"),
             ) from None
 
     def __exit__(self, *exc: object) -> None:
@@ -237,8 +238,10 @@ def reset_in_session(
         days = status.days_left()
         if not force and days > settings.within_days:
             logger.info(
-                "{}: expires on {:%d/%m/%Y} ({} days left), more than {} days away: no reset "
-                "(--force resets anyway)",
+                _(
+                    "{}: expires on {:%d/%m/%Y} ({} days left), more than {} days away: no reset "
+                    "(--force resets anyway)"
+                ),
                 siret,
                 status.expires_at,
                 days,
@@ -255,16 +258,20 @@ def reset_in_session(
         except KeyringError as error:
             path = write_rescue(settings.state_dir, new)
             rescued = PasswordRescued(
-                f"the new password could not be stored in the keyring ({error.message}); "
-                f"it was saved to {path}",
-                step="keyring",
-                hint="fix the keyring, then run `chorus-bot recover`",
+                T(
+                    "the new password could not be stored in the keyring ({message}); it was "
+                    "saved to {path}",
+                    message=error.message,
+                    path=path,
+                ),
+                step=T("keyring"),
+                hint=T("fix the keyring, then run `chorus-bot recover`"),
             )
             rescued.rescue_file = str(path)  # type: ignore[attr-defined]
             raise rescued from None
         stored.append(new)
         logger.info(
-            "{}: new password stored in the keyring ({})",
+            _("{}: new password stored in the keyring ({})"),
             siret,
             secret_store.technical_service(siret),
         )
@@ -277,9 +284,9 @@ def reset_in_session(
     except ChorusBotError as error:
         if stored and not isinstance(error, PasswordRescued):
             error.hint = (
-                f"{error.hint}; the new password IS stored in the keyring"
+                T("{hint}; the new password IS stored in the keyring", hint=error.hint)
                 if error.hint
-                else "the new password IS stored in the keyring"
+                else T("the new password IS stored in the keyring")
             )
         if not (error.reset_may_have_happened and settings.reconcile and read_before):
             raise
@@ -434,11 +441,15 @@ def after_reset(
         # The API could not be asked. The old password no longer works on the portal, so the
         # connector is better off with the new one: hand it over, then report.
         _hand_over(settings, new, report, record)
-        error.message = (
+        error.message = T(
             "the reset is done and the new password stored and handed over, but it could not "
-            f"be verified: {error.message}"
+            "be verified: {message}",
+            message=error.message,
         )
-        error.hint = f"run `chorus-bot verify --structure {new.siret}` once PISTE answers again"
+        error.hint = T(
+            "run `chorus-bot verify --structure {siret}` once PISTE answers again",
+            siret=new.siret,
+        )
         raise
     _hand_over(settings, new, report, record)
 
@@ -454,7 +465,7 @@ def _verify_new_password(
     if outcome is not None:
         note = f"verify: {outcome}"
         record.detail = f"{record.detail}; {note}" if record.detail else note
-        report.notes.append("Verified       : the Chorus Pro API accepts the new password")
+        report.notes.append(T("Verified       : the Chorus Pro API accepts the new password"))
 
 
 def _hand_over(
@@ -499,8 +510,8 @@ def _note_handover(record: audit.AuditRecord, text: str) -> None:
 
 
 def _handover_failed(report: ResetReport, record: audit.AuditRecord, error: HandoverFailed) -> None:
-    line = redactor.redact(error.one_line())
-    logger.warning("{}: the reset is done, but {}", report.siret, line)
+    line = redactor.redact(error.one_line(localized=True))
+    logger.warning(_("{}: the reset is done, but {}"), report.siret, line)
     report.warnings.append(line)
     report.handover_failures.append(error.step or "hand-over")
     _note_handover(record, f"{error.step}: FAILED ({redactor.redact(error.message)})")
@@ -512,11 +523,15 @@ def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
     if result.after.expires_at <= result.before.expires_at:
         record.outcome = "reset-unconfirmed"
         raise ResetNotConfirmed(
-            f"the portal still shows the expiry {result.after.expires_at:%d/%m/%Y %H:%M:%S} "
-            "after the reset",
-            step="expiry re-read",
-            hint="both passwords are kept in the keyring (current and `previous`): "
-            "check on the portal which one works",
+            T(
+                "the portal still shows the expiry {expires_at:%d/%m/%Y %H:%M:%S} after the reset",
+                expires_at=result.after.expires_at,
+            ),
+            step=T("expiry re-read"),
+            hint=T(
+                "both passwords are kept in the keyring (current and `previous`): "
+                "check on the portal which one works"
+            ),
         )
     record.outcome, record.exit_code = "reset", EXIT_OK
     return ResetReport(

@@ -19,6 +19,7 @@ from loguru import logger
 from bot.config import Settings
 from bot.errors import PisteClientRejected, PisteError, PisteUnavailable
 from bot.hosts import check_piste_url
+from bot.i18n import T
 from bot.log import redactor
 
 if TYPE_CHECKING:
@@ -37,11 +38,13 @@ HOSTS = {
 RATTACHEMENTS_PATH = "/cpro/utilisateurs/v1/monCompte/recuperer/rattachements"
 ONE_RESULT = {"parametresRecherche": {"nbResultatsParPage": 1, "pageResultatDemandee": 1}}
 TRIES = 3
-_CREDENTIALS_HINT = (
+_CREDENTIALS_HINT = T(
     "check the client id and secret of the PISTE application on piste.gouv.fr, "
     "then run `chorus-bot credentials set --piste`"
 )
-_UNAVAILABLE_HINT = "PISTE may be down or unreachable from here: check the network, then run again"
+_UNAVAILABLE_HINT = T(
+    "PISTE may be down or unreachable from here: check the network, then run again"
+)
 
 
 @dataclass(frozen=True)
@@ -163,8 +166,13 @@ class PisteClient:
                 )
                 self.wait(delay)
         raise PisteUnavailable(
-            f"PISTE {what} failed {self.tries} times; last: {last}",
-            step="verify",
+            T(
+                "PISTE {what} failed {tries} times; last: {last}",
+                what=what,
+                tries=self.tries,
+                last=last,
+            ),
+            step=T("verify"),
             hint=_UNAVAILABLE_HINT,
         )
 
@@ -188,18 +196,27 @@ class PisteClient:
         oauth_error = body.get("error")
         if response.status_code == 401 or oauth_error in ("invalid_client", "unauthorized_client"):
             raise PisteClientRejected(
-                f"PISTE refused the OAuth client id {self.client_id!r} or its secret "
-                f"(HTTP {response.status_code}{' ' + oauth_error if oauth_error else ''})",
-                step="verify",
+                T(
+                    "PISTE refused the OAuth client id {client_id!r} or its secret (HTTP "
+                    "{status_code}{value})",
+                    client_id=self.client_id,
+                    status_code=response.status_code,
+                    value=" " + oauth_error if oauth_error else "",
+                ),
+                step=T("verify"),
                 hint=_CREDENTIALS_HINT,
             )
         token = body.get("access_token")
         if response.status_code != 200 or not isinstance(token, str) or not token:
             raise PisteError(
-                f"PISTE token request answered HTTP {response.status_code} "
-                f"without an access token{' (' + oauth_error + ')' if oauth_error else ''}",
-                step="verify",
-                hint="check the --piste-oauth-url and the PISTE application",
+                T(
+                    "PISTE token request answered HTTP {status_code} without an access "
+                    "token{value}",
+                    status_code=response.status_code,
+                    value=" (" + oauth_error + ")" if oauth_error else "",
+                ),
+                step=T("verify"),
+                hint=T("check the --piste-oauth-url and the PISTE application"),
             )
         redactor.add(token)
         logger.debug("PISTE token obtained for client {}", self.client_id)
@@ -239,11 +256,21 @@ class PisteClient:
             reason = f"codeRetour {code}" + (f": {label}" if label else "")
             return Verification(login, False, redactor.redact(reason), response.status_code, code)
         raise PisteError(
-            f"the Chorus Pro API answered HTTP {response.status_code} without a codeRetour"
-            + (f" ({_short(body)})" if body else ""),
-            step="verify",
-            hint="check that the PISTE application is subscribed to the Chorus Pro API "
-            "and that --piste-api-url is right",
+            T(
+                "the Chorus Pro API answered HTTP {status} without a codeRetour ({body})",
+                status=response.status_code,
+                body=_short(body),
+            )
+            if body
+            else T(
+                "the Chorus Pro API answered HTTP {status} without a codeRetour",
+                status=response.status_code,
+            ),
+            step=T("verify"),
+            hint=T(
+                "check that the PISTE application is subscribed to the Chorus Pro API "
+                "and that --piste-api-url is right"
+            ),
         )
 
 

@@ -15,6 +15,7 @@ from bot.auth import CredentialSource
 from bot.batch import StructureResult, worst_of
 from bot.config import Settings, build_settings, config_file, profile_names
 from bot.errors import ChorusBotError, Interrupted, UsageError
+from bot.i18n import T, _
 
 # What one profile does: (its settings, its credentials, SIRET -> profile already handled).
 Work = Callable[[Settings, CredentialSource, dict[str, str]], list[StructureResult]]
@@ -65,15 +66,21 @@ def run_each(options: dict[str, Any], work: Work) -> list[ProfileRun]:
     names = profile_names()
     if not names:
         raise UsageError(
-            f"the config file {config_file()} has no [profiles.<name>] table",
-            hint="add one per portal account, or run without --all-profiles",
+            T("the config file {value} has no [profiles.<name>] table", value=config_file()),
+            hint=T("add one per portal account, or run without --all-profiles"),
         )
     for variable in _ONE_ACCOUNT_ENV:
         if os.environ.get(variable):
             raise UsageError(
-                f"{variable} names one account, and --all-profiles runs several",
-                hint=f"unset {variable}: each profile's identifiant is in the config file and "
-                "its password in the keyring (`chorus-bot credentials set --profile NAME`)",
+                T(
+                    "{variable} names one account, and --all-profiles runs several",
+                    variable=variable,
+                ),
+                hint=T(
+                    "unset {variable}: each profile's identifiant is in the config file and its "
+                    "password in the keyring (`chorus-bot credentials set --profile NAME`)",
+                    variable=variable,
+                ),
             )
     every = {name: build_settings(profile=name, **options) for name in names}
     first = every[names[0]]
@@ -81,7 +88,7 @@ def run_each(options: dict[str, Any], work: Work) -> list[ProfileRun]:
     runs: list[ProfileRun] = []
     handled: dict[str, str] = {}
     for name, settings in every.items():
-        logger.info("profile {}: account {}", name, settings.identifiant or "?")
+        logger.info(_("profile {}: account {}"), name, settings.identifiant or "?")
         run = ProfileRun(name, settings.identifiant)
         runs.append(run)
         try:
@@ -97,6 +104,9 @@ def run_each(options: dict[str, Any], work: Work) -> list[ProfileRun]:
             other = handled.setdefault(result.siret, name)
             if other != name and result.note is None:
                 logger.warning(
-                    "{}: in `Mes structures` of profiles {} and {}", result.siret, other, name
+                    _("{}: in `Mes structures` of profiles {} and {}"),
+                    result.siret,
+                    other,
+                    name,
                 )
     return runs

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot import secret_store
 from bot.config import Settings
 from bot.errors import CredentialsMissing
+from bot.i18n import T
 from bot.log import redactor
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ def resolve(settings: Settings) -> Proxy | None:
             username, password = stored.login, stored.password
         elif username is not None:
             raise CredentialsMissing(
-                f"no password is stored for the proxy user {username!r}",
-                hint="run `chorus-bot credentials set --proxy`",
+                T("no password is stored for the proxy user {username!r}", username=username),
+                hint=T("run `chorus-bot credentials set --proxy`"),
             )
     redactor.add(password)
     return Proxy(configured.server, settings.no_proxy, username, password)
@@ -140,7 +141,11 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext | bool:
         from bot.errors import ConfigError
 
         raise ConfigError(
-            f"ca_file {ca_file!r} cannot be read as PEM certificates ({type(error).__name__})",
-            hint="give the PEM file of the proxy's certificate authority",
+            T(
+                "ca_file {ca_file!r} cannot be read as PEM certificates ({name__})",
+                ca_file=ca_file,
+                name__=type(error).__name__,
+            ),
+            hint=T("give the PEM file of the proxy's certificate authority"),
         ) from None
     return context

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import KeyringError
+from bot.i18n import T
 from bot.log import redactor
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def previous_service(siret: str) -> str:
     return f"chorus-bot/technical/{siret}/previous"
 
 
-_NO_BACKEND_HINT = (
+_NO_BACKEND_HINT = T(
     "install and unlock a keyring: on Linux the Secret Service (gnome-keyring or KeePassXC) "
     "with dbus; or choose a backend with PYTHON_KEYRING_BACKEND (see `keyring --help`)"
 )
@@ -79,22 +80,30 @@ def _has_backend() -> bool:
 @contextmanager
 def _keyring_step(action: str) -> Iterator[None]:
     if not _has_backend():
-        raise KeyringError(f"no usable keyring backend to {action}", hint=_NO_BACKEND_HINT)
+        raise KeyringError(
+            T("no usable keyring backend to {action}", action=action), hint=_NO_BACKEND_HINT
+        )
     try:
         yield
     except keyring.errors.NoKeyringError:
         raise KeyringError(
-            f"no usable keyring backend to {action}", hint=_NO_BACKEND_HINT
+            T("no usable keyring backend to {action}", action=action), hint=_NO_BACKEND_HINT
         ) from None
     except keyring.errors.KeyringLocked:
         raise KeyringError(
-            f"the keyring is locked, cannot {action}", hint="unlock it and run again"
+            T("the keyring is locked, cannot {action}", action=action),
+            hint=T("unlock it and run again"),
         ) from None
     except KeyringError:
         raise
     except Exception as error:  # D-Bus and backend errors come in many classes.
         raise KeyringError(
-            f"the keyring failed to {action} ({type(error).__name__})", hint=_NO_BACKEND_HINT
+            T(
+                "the keyring failed to {action} ({name__})",
+                action=action,
+                name__=type(error).__name__,
+            ),
+            hint=_NO_BACKEND_HINT,
         ) from None
 
 
@@ -113,7 +122,7 @@ def backend_name() -> str:
 
 
 def _get(service: str) -> StoredSecret | None:
-    with _keyring_step(f"read {service}"):
+    with _keyring_step(T("read {service}", service=service)):
         credential: Credential | None = keyring.get_credential(service, None)
     if credential is None or credential.password is None:
         return None
@@ -125,7 +134,7 @@ def _replace(service: str, login: str, password: str) -> None:
     """One entry per service: drop whatever is there under another login first."""
     redactor.add(password)
     existing = _get(service)
-    with _keyring_step(f"write {service}"):
+    with _keyring_step(T("write {service}", service=service)):
         if existing is not None and existing.login != login:
             keyring.delete_password(service, existing.login)
         keyring.set_password(service, login, password)
@@ -155,7 +164,7 @@ def _delete(service: str, login: str | None = None) -> bool:
     existing = _get(service) if login is None else _get_for(service, login)
     if existing is None:
         return False
-    with _keyring_step(f"delete {service}"):
+    with _keyring_step(T("delete {service}", service=service)):
         keyring.delete_password(service, existing.login)
     return True
 
@@ -165,15 +174,15 @@ def probe() -> None:
     value = secrets.token_urlsafe(16)
     # A name of its own: two runs probing at once must not read or delete each other's entry.
     name = f"probe-{secrets.token_hex(8)}"
-    with _keyring_step("write a probe entry"):
+    with _keyring_step(T("write a probe entry")):
         keyring.set_password(PROBE_SERVICE, name, value)
-    with _keyring_step("read a probe entry back"):
+    with _keyring_step(T("read a probe entry back")):
         read = keyring.get_password(PROBE_SERVICE, name)
-    with _keyring_step("delete a probe entry"):
+    with _keyring_step(T("delete a probe entry")):
         keyring.delete_password(PROBE_SERVICE, name)
     if read != value:
         raise KeyringError(
-            "the keyring returned another value than the one written", hint=_NO_BACKEND_HINT
+            T("the keyring returned another value than the one written"), hint=_NO_BACKEND_HINT
         )
 
 
@@ -215,7 +224,7 @@ def store_new_technical(siret: str, login: str, password: str) -> None:
     stored = get_technical(siret)
     if stored is None or stored.login != login or stored.password != password:
         raise KeyringError(
-            f"the keyring did not return the password just stored for {siret}",
+            T("the keyring did not return the password just stored for {siret}", siret=siret),
             hint=_NO_BACKEND_HINT,
         )
 

@@ -7,6 +7,7 @@ import re
 from stdnum.fr import siret as stdnum_siret
 
 from bot.errors import InvalidSiret
+from bot.i18n import T
 
 
 def parse_siret(raw: str) -> str:
@@ -14,16 +15,17 @@ def parse_siret(raw: str) -> str:
     compact = re.sub(r"[\s\u00a0.\-]", "", raw)
     if compact and not compact.isdigit():
         raise InvalidSiret(
-            f"SIRET {raw!r} must contain only digits", hint="give the 14 digits of the structure"
+            T("SIRET {raw!r} must contain only digits", raw=raw),
+            hint=T("give the 14 digits of the structure"),
         )
     if len(compact) != 14:
         raise InvalidSiret(
-            f"SIRET {raw!r} has {len(compact)} digits, not 14",
-            hint="give the 14 digits of the structure (SIREN + NIC)",
+            T("SIRET {raw!r} has {count} digits, not 14", raw=raw, count=len(compact)),
+            hint=T("give the 14 digits of the structure (SIREN + NIC)"),
         )
     if not stdnum_siret.is_valid(compact):
         raise InvalidSiret(
-            f"SIRET {compact} has an invalid checksum",
-            hint="check for a mistyped digit (it is on the `Mes structures` page)",
+            T("SIRET {compact} has an invalid checksum", compact=compact),
+            hint=T("check for a mistyped digit (it is on the `Mes structures` page)"),
         )
     return compact

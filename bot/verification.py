@@ -10,12 +10,13 @@ from loguru import logger
 from bot import audit, secret_store
 from bot.config import Settings
 from bot.errors import EXIT_FAILURE, EXIT_OK, ChorusBotError, CredentialsMissing, VerificationFailed
+from bot.i18n import T, _
 from bot.log import redactor
 from bot.piste import Endpoints, PisteClient, Verification
 from bot.secret_store import StoredSecret
 from bot.siret import parse_siret
 
-_SET_PISTE_HINT = (
+_SET_PISTE_HINT = T(
     "store the PISTE application's OAuth client id and secret with "
     "`chorus-bot credentials set --piste`"
 )
@@ -44,7 +45,7 @@ def require_client(settings: Settings) -> PisteClient:
     Endpoints.from_settings(settings)  # a bad URL is refused first, credentials or not
     found = client(settings)
     if found is None:
-        raise CredentialsMissing("no PISTE client credentials are stored", hint=_SET_PISTE_HINT)
+        raise CredentialsMissing(T("no PISTE client credentials are stored"), hint=_SET_PISTE_HINT)
     return found
 
 
@@ -58,8 +59,8 @@ def stored_technical(siret: str) -> StoredSecret:
     stored = secret_store.get_technical(siret)
     if stored is None:
         raise CredentialsMissing(
-            f"no technical password is stored for {siret}",
-            hint=f"run `chorus-bot reset --structure {siret}` first",
+            T("no technical password is stored for {siret}", siret=siret),
+            hint=T("run `chorus-bot reset --structure {siret}` first", siret=siret),
         )
     return stored
 
@@ -85,10 +86,15 @@ def prepare(settings: Settings, siret: str) -> PendingVerification:
 def rejected_error(siret: str, result: Verification, *, after_reset: bool) -> VerificationFailed:
     if not after_reset:
         return VerificationFailed(
-            f"the Chorus Pro API rejected the technical password stored for {siret} "
-            f"({result.login}): {result.reason}",
-            step="verify",
-            hint="the connector cannot use it: check the structure on the portal, or reset it",
+            T(
+                "the Chorus Pro API rejected the technical password stored for {siret} ({login}): "
+                "{reason}",
+                siret=siret,
+                login=result.login,
+                reason=result.reason,
+            ),
+            step=T("verify"),
+            hint=T("the connector cannot use it: check the structure on the portal, or reset it"),
         )
     previous = secret_store.get_previous_technical(siret)
     kept = (
@@ -97,11 +103,20 @@ def rejected_error(siret: str, result: Verification, *, after_reset: bool) -> Ve
         else "no previous password was stored"
     )
     return VerificationFailed(
-        f"the reset is done, but the Chorus Pro API rejected the new password of {siret} "
-        f"({result.login}): {result.reason}",
-        step="verify",
-        hint=f"the new password is in the keyring; {kept}; "
-        f"try `chorus-bot verify --structure {siret}` again in a few minutes",
+        T(
+            "the reset is done, but the Chorus Pro API rejected the new password of {siret} "
+            "({login}): {reason}",
+            siret=siret,
+            login=result.login,
+            reason=result.reason,
+        ),
+        step=T("verify"),
+        hint=T(
+            "the new password is in the keyring; {kept}; try `chorus-bot verify --structure "
+            "{siret}` again in a few minutes",
+            kept=kept,
+            siret=siret,
+        ),
     )
 
 
@@ -140,5 +155,5 @@ def verify_new_password(settings: Settings, siret: str, login: str, password: st
         result = piste.verify(login, password)
     if not result.accepted:
         raise rejected_error(siret, result, after_reset=True)
-    logger.info("{}: the Chorus Pro API accepts the new password", siret)
+    logger.info(_("{}: the Chorus Pro API accepts the new password"), siret)
     return "accepted"

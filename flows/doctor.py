@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Error as PlaywrightError
 
 from bot.errors import BrowserError, ChorusBotError, PortalError
+from bot.i18n import T
 from flows.gestionnaire_path import (
     StructuresWalk,
     back_to_chorus_home,
@@ -466,7 +467,9 @@ class _Walker:
                 activities = open_manager_activities(self.session)
                 page_through(self.session, activities, stop_at=siret)
                 if not activities.has_row_for(siret):
-                    raise PortalError(f"structure {siret} no longer shows in `Mes structures`")
+                    raise PortalError(
+                        T("structure {siret} no longer shows in `Mes structures`", siret=siret)
+                    )
             control.append(activities.structures_table.control_in_row(siret, "open_structure"))
 
         def open_page() -> None:

@@ -23,6 +23,7 @@ from bot.errors import (
     SecondFactorError,
     StructureNotFound,
 )
+from bot.i18n import N_, T
 from flows.models import ManagerLogin, NewPassword, StructureRow, TechnicalStatus
 from flows.pages.applications import ApplicationsPage
 from flows.pages.chorus_home import ChorusHomePage
@@ -58,11 +59,12 @@ class ResetOutcome:
 def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
     texts = session.texts
     login = LoginPage(session.page, texts)
-    expecting = (
-        f"the login form ({texts.describe('login_identifiant')}, "
-        f"{texts.describe('login_password')})"
+    expecting = T(
+        "the login form ({value}, {value2})",
+        value=texts.describe("login_identifiant"),
+        value2=texts.describe("login_password"),
     )
-    with session.step("login", expecting):
+    with session.step(N_("login"), expecting):
         login.open(start_url)
         session.settle()
         login.password.wait()
@@ -95,9 +97,13 @@ def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
         return
     detail = login.error_text()
     raise LoginRejected(
-        "the portal refused the identifiant or password" + (f" ({detail})" if detail else ""),
-        hint="check them with `chorus-bot credentials set`; the bot does not retry, "
-        "so that the account is not locked",
+        T("the portal refused the identifiant or password ({detail})", detail=detail)
+        if detail
+        else T("the portal refused the identifiant or password"),
+        hint=T(
+            "check them with `chorus-bot credentials set`; the bot does not retry, "
+            "so that the account is not locked"
+        ),
     )
 
 
@@ -105,10 +111,11 @@ def pass_second_factor(
     session: PortalSession, page: SecondFactorPage, manager: ManagerLogin
 ) -> None:
     with session.step(
-        "second factor", f"the page after {session.texts.describe('second_factor_code')}"
+        N_("second factor"),
+        T("the page after {value}", value=session.texts.describe("second_factor_code")),
     ):
         if manager.one_time_code is None:
-            raise SecondFactorError("the portal asks for a one-time code and none is configured")
+            raise SecondFactorError(T("the portal asks for a one-time code and none is configured"))
         code = manager.one_time_code()
         session.host_guard(session.url)
         page.enter_code(code)
@@ -116,21 +123,28 @@ def pass_second_factor(
         applications = ApplicationsPage(session.page, session.texts)
         applications.title.union.or_(page.error_message).first.wait_for()
         if not applications.is_shown():
+            detail = page.error_text()
             raise SecondFactorError(
-                "the portal refused the one-time code"
-                + (f" ({page.error_text()})" if page.error_text() else ""),
-                hint="check the TOTP secret with `chorus-bot credentials set --totp`",
+                T("the portal refused the one-time code ({detail})", detail=detail)
+                if detail
+                else T("the portal refused the one-time code"),
+                hint=T("check the TOTP secret with `chorus-bot credentials set --totp`"),
             )
 
 
 def open_chorus_pro(session: PortalSession) -> None:
     applications = ApplicationsPage(session.page, session.texts)
-    with session.step("application list", f"the link {session.texts.describe('chorus_pro')}"):
+    with session.step(
+        N_("application list"), T("the link {value}", value=session.texts.describe("chorus_pro"))
+    ):
         applications.title.wait()
         if not applications.has_chorus_pro():
             raise PortalError(
-                f"the application list has no link {session.texts.describe('chorus_pro')}",
-                hint="this account may lack Chorus Pro access: log in by hand to check",
+                T(
+                    "the application list has no link {value}",
+                    value=session.texts.describe("chorus_pro"),
+                ),
+                hint=T("this account may lack Chorus Pro access: log in by hand to check"),
             )
     follow_chorus_pro(session, applications)
 
@@ -141,7 +155,7 @@ def follow_chorus_pro(session: PortalSession, applications: ApplicationsPage) ->
         popups: list = []
         session.page.on("popup", lambda popup: popups.append(popup))
         applications.click_chorus_pro()
-    with session.step("Chorus Pro home", _chorus_home(session)):
+    with session.step(N_("Chorus Pro home"), _chorus_home(session)):
         _follow_same_or_new_tab(session, popups)
         session.settle()
         ChorusHomePage(session.page, session.texts).manager_activities.wait()
@@ -165,27 +179,36 @@ def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
 
 
 def _chorus_home(session: PortalSession) -> str:
-    return f"Chorus Pro's menu entry {session.texts.describe('manager_activities')}"
+    return T("Chorus Pro's menu entry {value}", value=session.texts.describe("manager_activities"))
 
 
 def _next_page_control(session: PortalSession) -> str:
-    return f"the next page of `Mes structures` ({session.texts.describe('next_page')})"
+    return T(
+        "the next page of `Mes structures` ({value})", value=session.texts.describe("next_page")
+    )
 
 
 def _structures_table(session: PortalSession) -> str:
-    return f"the `Mes structures` table (header {session.texts.describe('structures_header')})"
+    return T(
+        "the `Mes structures` table (header {value})",
+        value=session.texts.describe("structures_header"),
+    )
 
 
 def _structure_block(session: PortalSession) -> str:
     texts = session.texts
-    return f"the structure page ({texts.describe('users_block')} or {texts.describe('expiry')})"
+    return T(
+        "the structure page ({value} or {value2})",
+        value=texts.describe("users_block"),
+        value2=texts.describe("expiry"),
+    )
 
 
 def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
-    with session.step("Activités du gestionnaire", _chorus_home(session)):
+    with session.step(N_("Activités du gestionnaire"), _chorus_home(session)):
         ChorusHomePage(session.page, session.texts).open_manager_activities()
         session.settle()
-    with session.step("Mes structures", _structures_table(session)):
+    with session.step(N_("Mes structures"), _structures_table(session)):
         activities = ManagerActivitiesPage(session.page, session.texts)
         activities.wait_until_shown()
         return activities
@@ -193,15 +216,19 @@ def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
 
 def find_structure(session: PortalSession, siret: str) -> StructurePage:
     activities = open_manager_activities(session)
-    with session.step("Mes structures", f"the row of structure {siret}"):
+    with session.step(N_("Mes structures"), T("the row of structure {siret}", siret=siret)):
         seen = page_through(session, activities, stop_at=siret)
         if not activities.has_row_for(siret):
             raise StructureNotFound(
-                f"structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
-                hint="check the SIRET, and that this manager account manages the structure",
+                T(
+                    "structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
+                    siret=siret,
+                    seen=seen,
+                ),
+                hint=T("check the SIRET, and that this manager account manages the structure"),
             )
     # The click is this step's: a slow structure page must not be blamed on the list.
-    with session.step("structure page", _structure_block(session)):
+    with session.step(N_("structure page"), _structure_block(session)):
         activities.open_structure(siret)
         session.settle()
         structure = StructurePage(session.page, session.texts)
@@ -211,7 +238,7 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
 
 def list_structures(session: PortalSession) -> list[StructureRow]:
     activities = open_manager_activities(session)
-    with session.step("Mes structures", _next_page_control(session)):
+    with session.step(N_("Mes structures"), _next_page_control(session)):
         rows: list[StructureRow] = []
         page_through(session, activities, collect=rows)
         return rows
@@ -249,20 +276,28 @@ def _wait_for_page_change(activities: ManagerActivitiesPage, first_before: str) 
 
 def read_status(session: PortalSession, structure: StructurePage, siret: str) -> TechnicalStatus:
     texts = session.texts
-    with session.step("structure page", "the technical user and expiry lines"):
+    with session.step(N_("structure page"), T("the technical user and expiry lines")):
         status = structure.read_status(siret)
         if status is None and not structure.has_technical_user():
             raise NoTechnicalUser(
-                f"structure {siret} has no technical user (no line "
-                f"{texts.describe('technical_user')} on its page)",
-                hint="a connector needs one to use the API: create it in Chorus Pro "
-                "(Raccordements, Compte technique), then run again",
+                T(
+                    "structure {siret} has no technical user (no line {value} on its page)",
+                    siret=siret,
+                    value=texts.describe("technical_user"),
+                ),
+                hint=T(
+                    "a connector needs one to use the API: create it in Chorus Pro "
+                    "(Raccordements, Compte technique), then run again"
+                ),
             )
         if status is None:
             raise PortalError(
-                f"the structure page shows no {texts.describe('technical_user')} "
-                f"or no date after {texts.describe('expiry')}",
-                hint="if the portal renamed these lines, set them in the config file's [texts]",
+                T(
+                    "the structure page shows no {value} or no date after {value2}",
+                    value=texts.describe("technical_user"),
+                    value2=texts.describe("expiry"),
+                ),
+                hint=T("if the portal renamed these lines, set them in the config file's [texts]"),
             )
         logger.debug(
             "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
@@ -295,7 +330,7 @@ def back_to_chorus_home(session: PortalSession, home_url: str) -> None:
     """Between two structures: the menu is on `Accueil connecté`, one page away."""
     if session.url == home_url:
         return
-    with session.step("Chorus Pro home", _chorus_home(session)):
+    with session.step(N_("Chorus Pro home"), _chorus_home(session)):
         session.page.goto(home_url)
         session.settle()
         ChorusHomePage(session.page, session.texts).manager_activities.wait()
@@ -338,7 +373,7 @@ def each_structure_status(
     seen = walk.seen
     page_number = 1
     while remaining is None or remaining:
-        with session.step("Mes structures", _structures_table(session)):
+        with session.step(N_("Mes structures"), _structures_table(session)):
             rows = [row for row in activities.read_rows() if row.siret not in seen]
             walk.note_announced(activities.announced_count())
         seen.update(row.siret for row in rows)
@@ -349,7 +384,7 @@ def each_structure_status(
             if remaining is not None:
                 remaining.discard(row.siret)
             activities = _back_to_list(session, home_url, row.siret, page_number)
-        with session.step("Mes structures", _next_page_control(session)):
+        with session.step(N_("Mes structures"), _next_page_control(session)):
             if not rows or not activities.can_go_next():
                 break
             next_structures_page(session, activities)
@@ -358,9 +393,13 @@ def each_structure_status(
         yield (
             siret,
             StructureNotFound(
-                f"structure {siret} is not in `Mes structures` ({len(seen)} structure(s) seen)",
-                step="Mes structures",
-                hint="check the SIRET, and that this manager account manages the structure",
+                T(
+                    "structure {siret} is not in `Mes structures` ({count} structure(s) seen)",
+                    siret=siret,
+                    count=len(seen),
+                ),
+                step=T("Mes structures"),
+                hint=T("check the SIRET, and that this manager account manages the structure"),
             ),
         )
 
@@ -369,9 +408,9 @@ def _status_from_list(
     session: PortalSession, activities: ManagerActivitiesPage, siret: str
 ) -> TechnicalStatus | ChorusBotError:
     try:
-        with session.step("Mes structures", f"the row of structure {siret}"):
+        with session.step(N_("Mes structures"), T("the row of structure {siret}", siret=siret)):
             activities.open_structure(siret)
-        with session.step("structure page", _structure_block(session)):
+        with session.step(N_("structure page"), _structure_block(session)):
             session.settle()
             structure = StructurePage(session.page, session.texts)
             structure.wait_until_shown()
@@ -386,7 +425,7 @@ def _back_to_list(
     session: PortalSession, home_url: str, siret: str, page_number: int
 ) -> ManagerActivitiesPage:
     """Back on the list page we came from; a pager drawn by script may need walking again."""
-    with session.step("Mes structures", _structures_table(session)):
+    with session.step(N_("Mes structures"), _structures_table(session)):
         session.page.go_back()
         session.settle()
         activities = ManagerActivitiesPage(session.page, session.texts)
@@ -395,7 +434,7 @@ def _back_to_list(
             return activities
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
-    with session.step("Mes structures", _next_page_control(session)):
+    with session.step(N_("Mes structures"), _next_page_control(session)):
         for _ in range(page_number - 1):
             next_structures_page(session, activities)
     return activities
@@ -430,7 +469,7 @@ def reset_structure(
         return before
     new_password = reset_password(session, structure, before)
     on_password(new_password, before)
-    with session.step("expiry re-read", _structure_block(session)):
+    with session.step(N_("expiry re-read"), _structure_block(session)):
         session.page.goto(structure_url)
         session.settle()
         structure = StructurePage(session.page, session.texts)
@@ -462,16 +501,21 @@ def reset_password(
     page = session.page
     confirmation = ResetConfirmation(page, session.texts)
     screen = NewPasswordScreen(page, session.texts)
-    expecting = f"the button {session.texts.describe('reset_button')}"
-    with session.step("reset", expecting):
+    expecting = T("the button {value}", value=session.texts.describe("reset_button"))
+    with session.step(N_("reset"), expecting):
         if not structure.has_reset_button():
             raise PortalError(
-                f"the structure page has no button {session.texts.describe('reset_button')}",
-                hint="only the Gestionnaire principal can reset: check the account's role; "
-                "if the portal renamed the button, set it in the config file's [texts]",
+                T(
+                    "the structure page has no button {value}",
+                    value=session.texts.describe("reset_button"),
+                ),
+                hint=T(
+                    "only the Gestionnaire principal can reset: check the account's role; "
+                    "if the portal renamed the button, set it in the config file's [texts]"
+                ),
             )
     with _reset_may_have_happened(before.siret):
-        with session.step("reset", "the confirmation or the new password"):
+        with session.step(N_("reset"), T("the confirmation or the new password")):
             page.on("dialog", ResetConfirmation.accept_browser_dialog)
             # Only the answer to the click counts, not the structure page's status.
             session.last_status = None
@@ -480,18 +524,20 @@ def reset_password(
                 appeared = _confirm_if_asked(session, confirmation, screen)
             finally:
                 page.remove_listener("dialog", ResetConfirmation.accept_browser_dialog)
-        with session.step("new password", f"the {session.texts.describe('new_password')}"):
+        with session.step(
+            N_("new password"), T("the {value}", value=session.texts.describe("new_password"))
+        ):
             session.settle()
             try:
                 # The reset step already waited the whole timeout when nothing appeared.
                 screen.shown.wait_for(timeout=None if appeared else _POLL_MS)
             except PlaywrightTimeoutError:
                 raise PasswordNotShown(
-                    "the portal showed no new password after the reset"
+                    T("the portal showed no new password after the reset")
                 ) from None
             password = screen.read_password()
             if not password:
-                raise PasswordNotShown("the reset screen holds no readable new password")
+                raise PasswordNotShown(T("the reset screen holds no readable new password"))
             return NewPassword(siret=before.siret, login=before.login, password=password)
 
 
@@ -502,10 +548,11 @@ def _reset_may_have_happened(siret: str) -> Iterator[None]:
         yield
     except ChorusBotError as error:
         error.reset_may_have_happened = True
-        error.hint = (
-            f"the reset may have happened: run `chorus-bot check --structure {siret}`; if the "
+        error.hint = T(
+            "the reset may have happened: run `chorus-bot check --structure {siret}`; if the "
             "expiry moved, the old password no longer works: reset again with "
-            "`chorus-bot reset --force`"
+            "`chorus-bot reset --force`",
+            siret=siret,
         )
         raise
 

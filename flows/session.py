@@ -12,6 +12,7 @@ from playwright.sync_api import Page, Response
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import BrowserError, ChorusBotError, PortalError, SessionExpired
+from bot.i18n import T
 from flows.texts import DEFAULT_TEXTS, Texts
 
 # Raised by whoever owns the credentials when the page about to receive them is not genuine.
@@ -66,15 +67,18 @@ class PortalSession:
         self.page.wait_for_load_state("domcontentloaded")
         if self.last_status is not None and self.last_status >= 500:
             raise PortalError(
-                f"the portal answered HTTP {self.last_status} (server error)",
-                hint="the portal may be down or in maintenance; try again later",
+                T(
+                    "the portal answered HTTP {last_status} (server error)",
+                    last_status=self.last_status,
+                ),
+                hint=T("the portal may be down or in maintenance; try again later"),
             )
         from flows.pages.login import LoginPage
 
         if self.current_step != "login" and LoginPage(self.page, self.texts).is_shown():
             raise SessionExpired(
-                "the portal sent the bot back to the login page (session expired)",
-                hint="run the command again; if it keeps happening, the portal is unstable",
+                T("the portal sent the bot back to the login page (session expired)"),
+                hint=T("run the command again; if it keeps happening, the portal is unstable"),
             )
 
     @contextmanager
@@ -92,23 +96,26 @@ class PortalSession:
         except PlaywrightError as error:
             if any(marker in str(error) for marker in _BROWSER_GONE):
                 raise BrowserError(
-                    "the browser closed or crashed during the run",
+                    T("the browser closed or crashed during the run"),
                     step=name,
-                    hint="run again; if it keeps happening, try another browser with --browser",
+                    hint=T("run again; if it keeps happening, try another browser with --browser"),
                 ) from None
             network = re.search(r"net::(ERR_[A-Z_]+)", str(error))
             if network:
                 target = re.search(r" at (\S+)", str(error))
                 raise PortalError(
-                    f"cannot reach {target.group(1) if target else 'the portal'} "
-                    f"({network.group(1)})",
+                    T(
+                        "cannot reach {value} ({value2})",
+                        value=target.group(1) if target else "the portal",
+                        value2=network.group(1),
+                    ),
                     step=name,
-                    hint="check --portal-url and the network (proxy, DNS), then run again",
+                    hint=T("check --portal-url and the network (proxy, DNS), then run again"),
                 ) from None
             raise PortalError(
-                f"the browser reported an error: {str(error).splitlines()[0]}",
+                T("the browser reported an error: {value}", value=str(error).splitlines()[0]),
                 step=name,
-                hint="run again with -v and look at the run folder",
+                hint=T("run again with -v and look at the run folder"),
             ) from None
 
     def stop_loading(self) -> None:
@@ -133,8 +140,14 @@ class PortalSession:
         except PlaywrightError:
             pass
         return PortalError(
-            f"{expecting} did not appear within {seconds:g} s",
+            T(
+                "{expecting} did not appear within {seconds:g} s",
+                expecting=expecting,
+                seconds=seconds,
+            ),
             step=name,
-            hint="the portal is slow or its page changed: retry with a larger --timeout, "
-            "and look at the screenshot in the run folder",
+            hint=T(
+                "the portal is slow or its page changed: retry with a larger --timeout, "
+                "and look at the screenshot in the run folder"
+            ),
         )

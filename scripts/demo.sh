@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-BOT=.venv/bin/chorus-bot
+# The project's interpreter: `make demo` sets up .venv; VPY=… points at another one.
+VPY=${VPY:-.venv/bin/python}
+BOT=("$VPY" -m bot)
 SIRET=93319084500067   # a structure of the mock whose password expires in 20 days
 work=$(mktemp -d)
 export CHORUS_BOT_STATE_DIR="$work/state" CHORUS_BOT_CONFIG="$work/config.toml"
 unset CHORUS_BOT_USERNAME CHORUS_BOT_PASSWORD
 
-.venv/bin/python -m fixtures.mock_portal --port 0 >"$work/portal.out" 2>"$work/portal.err" &
+"$VPY" -m fixtures.mock_portal --port 0 >"$work/portal.out" 2>"$work/portal.err" &
 portal_pid=$!
 trap 'kill "$portal_pid" 2>/dev/null; wait "$portal_pid" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
@@ -28,25 +30,35 @@ echo "Mock portal: $url   (demo manager: claire.martin, a throwaway keyring)"
 
 step "Store the portal manager's password in the keyring (read from stdin, never argv)" \
     "chorus-bot credentials set --identifiant claire.martin --password-stdin"
-printf '%s\n' 'Portail-Demo-2026!' | $BOT credentials set --identifiant claire.martin --password-stdin
+printf '%s\n' 'Portail-Demo-2026!' | "${BOT[@]}" credentials set --identifiant claire.martin --password-stdin
 
 step "Read the expiry date (exit 3: it expires within 30 days)" "chorus-bot check --structure $SIRET"
-run $BOT check --structure "$SIRET"
+run "${BOT[@]}" check --structure "$SIRET"
 
 step "Reset the technical user's password; the new one goes to the keyring" "chorus-bot reset --structure $SIRET"
-run $BOT reset --structure "$SIRET"
+run "${BOT[@]}" reset --structure "$SIRET"
 
-step "Read the expiry date again" "chorus-bot check --structure $SIRET"
-run $BOT check --structure "$SIRET"
+step "Read the expiry date again; also write it as a calendar and as metrics" \
+    "chorus-bot check --structure $SIRET --ics $work/chorus-pro.ics --prometheus $work/chorus_bot.prom"
+run "${BOT[@]}" check --structure "$SIRET" \
+    --ics "$work/chorus-pro.ics" --prometheus "$work/chorus_bot.prom"
+
+step "The calendar: one event on the expiry date, reminders 30 days and 1 day before" \
+    "cat $work/chorus-pro.ics   # for Outlook, Thunderbird, or served by the intranet"
+tr -d '\r' <"$work/chorus-pro.ics"
+
+step "The metrics, for node_exporter's textfile collector and the alerts of contrib/" \
+    "cat $work/chorus_bot.prom"
+cat "$work/chorus_bot.prom"
 
 step "Does the keyring hold exactly the password the portal generated? Ask the mock's API" \
     "chorus-bot verify --structure $SIRET --piste-api-url … --piste-oauth-url …"
-printf '%s\n' 'demo-secret' | $BOT credentials set --piste --client-id demo-client --password-stdin >/dev/null
-run $BOT verify --structure "$SIRET" --piste-api-url "${url%/}" --piste-oauth-url "${url}api/oauth/token"
+printf '%s\n' 'demo-secret' | "${BOT[@]}" credentials set --piste --client-id demo-client --password-stdin >/dev/null
+run "${BOT[@]}" verify --structure "$SIRET" --piste-api-url "${url%/}" --piste-oauth-url "${url}api/oauth/token"
 
 step "What a connector reads (keyring service chorus-bot/technical/$SIRET)" \
     "python -c 'import keyring; keyring.get_credential(\"chorus-bot/technical/$SIRET\", None)'"
-.venv/bin/python - "$SIRET" <<'PY'
+"$VPY" - "$SIRET" <<'PY'
 import sys
 
 import keyring
@@ -57,4 +69,4 @@ print(f"password = {'*' * len(credential.password)} ({len(credential.password)} 
 PY
 
 step "The audit trail" "chorus-bot history"
-$BOT history
+"${BOT[@]}" history

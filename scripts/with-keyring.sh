@@ -52,6 +52,7 @@ chmod 0700 "$tmp" "$tmp/run"
 
 export XDG_DATA_HOME="$tmp/data"
 export WITH_KEYRING_RUNTIME_DIR="$tmp/run"
+export WITH_KEYRING_STARTED="$tmp/started"
 if [[ -z "${XDG_RUNTIME_DIR:-}" ]]; then
     export XDG_RUNTIME_DIR="$tmp/run"
 fi
@@ -60,8 +61,13 @@ unset GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
 
 # Not `exec`: this shell stays around so the EXIT trap removes the temp dir even if
 # dbus-run-session itself fails. The inner shell cleans up the daemon.
+# The bus daemon writes to stderr what does not concern CMD (it cannot raise its fd limit
+# when unprivileged in a container; Chromium's request for the accessibility bus): its stderr
+# goes to a log, shown only if the session could not be set up. CMD gets the caller's stderr
+# back through fd 3.
 rc=0
 dbus-run-session -- bash -c '
+    exec 2>&3 3>&-
     set -euo pipefail
     daemon_pid=""
     # Stop the daemon and wait (max ~3 s) until it is gone, so it cannot write into
@@ -125,7 +131,12 @@ dbus-run-session -- bash -c '
     export PYTHON_KEYRING_BACKEND=keyring.backends.SecretService.Keyring
     unset WITH_KEYRING_RUNTIME_DIR
     rc=0
+    : >"$WITH_KEYRING_STARTED"
+    unset WITH_KEYRING_STARTED
     "$@" || rc=$?
     exit "$rc"
-' with-keyring "$@" || rc=$?
+' with-keyring "$@" 3>&2 2>"$tmp/bus.log" || rc=$?
+if [[ $rc -ne 0 && ! -e "$tmp/started" ]]; then
+    cat "$tmp/bus.log" >&2
+fi
 exit "$rc"

@@ -126,6 +126,8 @@ class Cli:
             CHORUS_BOT_USERNAME=MANAGER,
             CHORUS_BOT_PASSWORD=MANAGER_PASSWORD,
             PYTHONPATH=str(REPO),
+            # English unless a test asks for French: the tests read the English texts.
+            LC_ALL="C.UTF-8",
         )
         if BROWSER:
             env["CHORUS_BOT_BROWSER"] = BROWSER

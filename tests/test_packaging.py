@@ -24,6 +24,7 @@ def test_wheel_installs_a_working_chorus_bot_command(tmp_path: Path):
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "chorus-bot = bot.cli:main" in archive.read(entry_points).decode()
     assert "bot/cli.py" in names and "flows/pages/structure.py" in names
+    assert "bot/locale/fr.po" in names  # the French interface reads it at run time
     assert not any(name.startswith(("tests/", "fixtures/", "bench/")) for name in names)
 
     target = tmp_path / "site"
@@ -55,3 +56,16 @@ def test_wheel_installs_a_working_chorus_bot_command(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert "reset" in done.stdout and "check" in done.stdout
+    french = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import bot.cli, sys; sys.argv=['chorus-bot','--help']; bot.cli.main()",
+        ],
+        cwd=tmp_path,
+        env={**env, "LC_ALL": "fr_FR.UTF-8"},
+        capture_output=True,
+        text=True,
+    )
+    assert french.returncode == 0, french.stderr
+    assert french.stdout.startswith("Utilisation : chorus-bot")
