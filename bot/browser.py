@@ -383,6 +383,10 @@ class BrowserRun:
 
     def start_trace(self) -> None:
         """Only after login: a trace records every typed value."""
+        if self._proxy is not None and self._proxy.password:
+            # A trace keeps every request's headers, Proxy-Authorization (base64) included.
+            logger.info("no Playwright trace: the proxy's password would be in it")
+            return
         if self.record_trace and self._context is not None and not self._tracing:
             self._context.tracing.start(screenshots=True, snapshots=True)
             self._tracing = True
