@@ -23,6 +23,7 @@ from bot.browser import BrowserRun, masked_screenshot
 from bot.config import Settings
 from bot.errors import EXIT_FAILURE, EXIT_OK
 from bot.hosts import check_portal_url
+from bot.i18n import _, language, localize
 from bot.log import redactor
 from bot.siret import parse_siret
 from flows.doctor import (
@@ -70,18 +71,27 @@ class DoctorResult:
         return EXIT_FAILURE if self.failed else EXIT_OK
 
 
+def status_label(step: DoctorStep) -> str:
+    """The step's status in the interface's language; `not found` shouts."""
+    label = _(step.status)
+    return label.upper() if step.status == NOT_FOUND else label
+
+
 def step_line(step: DoctorStep) -> str:
     """The line printed for a step: status, name, what matched (or was looked for), time."""
-    status = step.status.upper() if step.status == NOT_FOUND else step.status
+    status = status_label(step)
+    detail = localize(step.detail)
     if step.status == NOT_REACHED:
         what = ""
     elif step.status in (NOT_ASKED, NOT_NEEDED):
-        what = step.detail
+        what = detail
     else:
-        what = step.matched or f"looked for {step.looked_for}"
-        what = f"{what}: {step.detail}" if step.detail else what
+        what = localize(step.matched) or _("looked for {what}").format(
+            what=localize(step.looked_for)
+        )
+        what = _("{what}: {detail}").format(what=what, detail=detail) if detail else what
     took = f" ({step.ms} ms)" if step.ms is not None else ""
-    return redactor.redact(f"{status:11}  {step.name:20}  {what}{took}".rstrip())
+    return redactor.redact(f"{status:12}  {step.name:20}  {what}{took}".rstrip())
 
 
 def run_doctor(
@@ -135,7 +145,7 @@ def _file(screens: list[Screen], step: DoctorStep, run: BrowserRun, settings: Se
     try:
         screen.screenshot = masked_screenshot(page, extra_masks=[page.locator(_TYPED_FIELDS)])
     except Exception as error:  # a page that will not draw must not lose the report
-        screen.note = f"no screenshot: {type(error).__name__}"
+        screen.note = _("no screenshot: {error}").format(error=type(error).__name__)
         logger.debug("doctor: no screenshot of {}: {}", screen.label, type(error).__name__)
     if any(item.status == NOT_FOUND for item in screen.steps):
         from flows.perceive import Perception
@@ -152,7 +162,8 @@ def _scrub_url(url: str) -> str:
 
 
 def _e(text: str) -> str:
-    return html.escape(redactor.redact(text))
+    """Escaped for HTML, secrets redacted, in the interface's language."""
+    return html.escape(redactor.redact(localize(text)))
 
 
 _CSS = """
@@ -168,7 +179,7 @@ white-space:pre-wrap;font-size:.85em}.ok{color:#126b12}.ko{color:#b00}
 
 
 def _status_cell(step: DoctorStep) -> str:
-    return f'<td class="{step.status.replace(" ", "-")}">{_e(step.status)}</td>'
+    return f'<td class="{step.status.replace(" ", "-")}">{_e(_(step.status))}</td>'
 
 
 def write_report(
@@ -181,10 +192,15 @@ def write_report(
 ) -> None:
     failed = [step for step in steps if not step.ok]
     verdict = (
-        '<p class="ok">Every step was found: exit code 0.</p>'
+        '<p class="ok">{}</p>'.format(_e(_("Every step was found: exit code 0.")))
         if not failed
-        else f'<p class="ko">{len(failed)} step(s) not found or not reached: '
-        f"{_e(', '.join(step.name for step in failed))}. Exit code 1.</p>"
+        else '<p class="ko">{}</p>'.format(
+            _e(
+                _("{count} step(s) not found or not reached: {names}. Exit code 1.").format(
+                    count=len(failed), names=", ".join(step.name for step in failed)
+                )
+            )
+        )
     )
     overrides = settings.texts.overrides
     texts = (
@@ -195,28 +211,50 @@ def write_report(
         )
         + "</ul>"
         if overrides
-        else "<p>None: the documented texts only.</p>"
+        else "<p>{}</p>".format(_e(_("None: the documented texts only.")))
     )
+    run = _("Run {moment} on portal {url}").format(
+        moment=f"{started:%Y-%m-%d %H:%M:%S %z}", url=_scrub_url(settings.portal_url)
+    )
+    if siret:
+        run += _(", structure {siret}").format(siret=siret)
+    run += _(", timeout {seconds} s per element.").format(seconds=f"{settings.timeout:g}")
+    title = _e(_("chorus-bot doctor report"))
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>chorus-bot doctor report</title>",
+        f'<html lang="{language()}"><head><meta charset="utf-8">',
+        f"<title>{title}</title>",
         f"<style>{_CSS}</style></head><body>",
-        "<h1>chorus-bot doctor report</h1>",
-        f"<p>Run {_e(f'{started:%Y-%m-%d %H:%M:%S %z}')} on portal "
-        f"<code>{_e(_scrub_url(settings.portal_url))}</code>"
-        + (f", structure <code>{_e(siret)}</code>" if siret else "")
-        + f", timeout {settings.timeout:g} s per element.</p>",
+        f"<h1>{title}</h1>",
+        f"<p>{_e(run)}</p>",
         verdict,
-        "<p>Read-only: nothing was changed on the portal. The reset button is looked for, "
-        "never clicked, and no confirmation is answered. Password fields, typed-in fields and "
-        "every secret the run knows are masked in the screenshots; no input value is in this "
-        "file.</p>",
-        "<h2>Text overrides in effect ([texts] of the config file)</h2>",
+        "<p>{}</p>".format(
+            _e(
+                _(
+                    "Read-only: nothing was changed on the portal. The reset button is looked "
+                    "for, never clicked, and no confirmation is answered. Password fields, "
+                    "typed-in fields and every secret the run knows are masked in the "
+                    "screenshots; no input value is in this file."
+                )
+            )
+        ),
+        "<h2>{}</h2>".format(_e(_("Text overrides in effect ([texts] of the config file)"))),
         texts,
-        "<h2>Steps</h2>",
-        "<table><tr><th>#</th><th>step</th><th>status</th><th>looked for</th>"
-        "<th>matched (role and perceived name)</th><th>detail</th><th>ms</th></tr>",
+        "<h2>{}</h2>".format(_e(_("Steps"))),
+        "<table><tr>"
+        + "".join(
+            f"<th>{_e(header)}</th>"
+            for header in (
+                "#",
+                _("step"),
+                _("status"),
+                _("looked for"),
+                _("matched (role and perceived name)"),
+                _("detail"),
+                "ms",
+            )
+        )
+        + "</tr>",
     ]
     for number, step in enumerate(steps, 1):
         parts.append(
@@ -226,10 +264,17 @@ def write_report(
         )
     parts.append("</table>")
     for index, screen in enumerate(screens, 1):
-        parts.append(f'<h2 id="screen-{index}">Screen {index}: {_e(screen.label)}</h2>')
+        heading = _("Screen {number}: {label}").format(number=index, label=localize(screen.label))
+        parts.append(f'<h2 id="screen-{index}">{_e(heading)}</h2>')
         if screen.url:
             parts.append(f"<p>URL: <code>{_e(_scrub_url(screen.url))}</code></p>")
-        parts.append("<table><tr><th>step</th><th>status</th><th>matched</th><th>ms</th></tr>")
+        parts.append(
+            "<table><tr>"
+            + "".join(
+                f"<th>{_e(header)}</th>" for header in (_("step"), _("status"), _("matched"), "ms")
+            )
+            + "</tr>"
+        )
         for step in screen.steps:
             parts.append(
                 f"<tr><td><code>{_e(step.name)}</code></td>{_status_cell(step)}"
@@ -239,16 +284,17 @@ def write_report(
         parts.append("</table>")
         if screen.screenshot is not None:
             data = base64.b64encode(screen.screenshot).decode("ascii")
-            parts.append(
-                f'<img alt="masked screenshot of {_e(screen.label)}" '
-                f'src="data:image/png;base64,{data}">'
-            )
+            alt = _("masked screenshot of {label}").format(label=localize(screen.label))
+            parts.append(f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">')
         elif screen.note:
             parts.append(f"<p>{_e(screen.note)}</p>")
         if screen.candidates:
+            offers = _(
+                "What this page offers (tables, controls and fields with their perceived "
+                "names; put the right words in [texts])"
+            )
             parts.append(
-                "<details open><summary>What this page offers (tables, controls and fields "
-                "with their perceived names; put the right words in [texts])</summary>"
+                f"<details open><summary>{_e(offers)}</summary>"
                 f"<pre>{_e(screen.candidates)}</pre></details>"
             )
     parts.append("</body></html>")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from playwright.sync_api import Error as PlaywrightError
 
 from bot.errors import BrowserError, ChorusBotError, PortalError
-from bot.i18n import T
+from bot.i18n import N_, T
 from flows.gestionnaire_path import (
     StructuresWalk,
     back_to_chorus_home,
@@ -40,11 +40,12 @@ from flows.perceive import Perceived
 from flows.session import PortalSession
 from flows.texts import Texts
 
-FOUND = "found"
-NOT_FOUND = "not found"
-NOT_ASKED = "not asked"  # the portal asked no second factor
-NOT_NEEDED = "not needed"  # one page of structures: no pager to follow
-NOT_REACHED = "not reached"  # an earlier step failed and this one cannot be reached
+# A status is also a CSS class of the report: it stays English; `_(status)` shows it.
+FOUND = N_("found")
+NOT_FOUND = N_("not found")
+NOT_ASKED = N_("not asked")  # the portal asked no second factor
+NOT_NEEDED = N_("not needed")  # one page of structures: no pager to follow
+NOT_REACHED = N_("not reached")  # an earlier step failed and this one cannot be reached
 OK_STATUSES = (FOUND, NOT_ASKED, NOT_NEEDED)
 # Without --structure, how many structures are opened to find one with a technical user.
 MAX_TRIED = 10
@@ -75,40 +76,43 @@ def planned_steps(texts: Texts) -> list[DoctorStep]:
     """Every step of the walk, in order, each saying what it looks for."""
     d = texts.describe
     return [
-        DoctorStep("login_identifiant", "login page: identifiant field", "login",
-                   f"a field labelled {d('login_identifiant')}"),
-        DoctorStep("login_password", "login page: password field", "login",
-                   f"a field labelled {d('login_password')}, or the masked field"),
-        DoctorStep("login_submit", "login page: button", "login",
-                   f"a button {d('login_submit')}"),
-        DoctorStep("second_factor_code", "second factor: code field", "second factor",
-                   f"a field labelled {d('second_factor_code')}, when the portal asks"),
-        DoctorStep("second_factor_submit", "second factor: button", "second factor",
-                   f"a button {d('second_factor_submit')}"),
-        DoctorStep("applications_title", "application list", "application list",
-                   f"the title {d('applications_title')}, after the login"),
-        DoctorStep("chorus_pro", "application list: Chorus Pro", "application list",
-                   f"a link {d('chorus_pro')}"),
-        DoctorStep("manager_activities", "Chorus Pro home: menu entry", "Chorus Pro home",
-                   f"a menu entry {d('manager_activities')}"),
-        DoctorStep("structures_header", "Mes structures: the table", "Mes structures",
-                   f"the table whose header reads {d('structures_header')}, under the "
-                   f"title {d('structures_section')} when the page shows it"),
-        DoctorStep("next_page", "Mes structures: the pager", "Mes structures",
-                   f"a pager control {d('next_page')}, when there is more than one page"),
-        DoctorStep("structures_list", "Mes structures: every page", "Mes structures",
-                   "every row of every page, as many as the page announces"),
-        DoctorStep("open_structure", "a structure's page", "structure page",
-                   f"the structure's row and its control {d('open_structure')}, "
-                   f"then its page ({d('users_block')} or {d('expiry')})"),
-        DoctorStep("users_block", "structure page: users block", "structure page",
-                   f"the text {d('users_block')}"),
-        DoctorStep("technical_user", "structure page: technical user", "structure page",
-                   f"the line {d('technical_user')} and the login after it"),
-        DoctorStep("expiry", "structure page: expiry", "structure page",
-                   f"the line {d('expiry')} and the date after it"),
-        DoctorStep("reset_button", "structure page: reset button (never clicked)", "reset",
-                   f"a button {d('reset_button')}"),
+        DoctorStep("login_identifiant", T("login page: identifiant field"), "login",
+                   T("a field labelled {text}", text=d("login_identifiant"))),
+        DoctorStep("login_password", T("login page: password field"), "login",
+                   T("a field labelled {text}, or the masked field", text=d("login_password"))),
+        DoctorStep("login_submit", T("login page: button"), "login",
+                   T("a button {text}", text=d("login_submit"))),
+        DoctorStep("second_factor_code", T("second factor: code field"), "second factor",
+                   T("a field labelled {text}, when the portal asks",
+                     text=d("second_factor_code"))),
+        DoctorStep("second_factor_submit", T("second factor: button"), "second factor",
+                   T("a button {text}", text=d("second_factor_submit"))),
+        DoctorStep("applications_title", T("application list"), "application list",
+                   T("the title {text}, after the login", text=d("applications_title"))),
+        DoctorStep("chorus_pro", T("application list: Chorus Pro"), "application list",
+                   T("a link {text}", text=d("chorus_pro"))),
+        DoctorStep("manager_activities", T("Chorus Pro home: menu entry"), "Chorus Pro home",
+                   T("a menu entry {text}", text=d("manager_activities"))),
+        DoctorStep("structures_header", T("Mes structures: the table"), "Mes structures",
+                   T("the table whose header reads {text}, under the title {title} when the page "
+                     "shows it", text=d("structures_header"), title=d("structures_section"))),
+        DoctorStep("next_page", T("Mes structures: the pager"), "Mes structures",
+                   T("a pager control {text}, when there is more than one page",
+                     text=d("next_page"))),
+        DoctorStep("structures_list", T("Mes structures: every page"), "Mes structures",
+                   T("every row of every page, as many as the page announces")),
+        DoctorStep("open_structure", T("a structure's page"), "structure page",
+                   T("the structure's row and its control {text}, then its page ({block} or "
+                     "{expiry})", text=d("open_structure"), block=d("users_block"),
+                     expiry=d("expiry"))),
+        DoctorStep("users_block", T("structure page: users block"), "structure page",
+                   T("the text {text}", text=d("users_block"))),
+        DoctorStep("technical_user", T("structure page: technical user"), "structure page",
+                   T("the line {text} and the login after it", text=d("technical_user"))),
+        DoctorStep("expiry", T("structure page: expiry"), "structure page",
+                   T("the line {text} and the date after it", text=d("expiry"))),
+        DoctorStep("reset_button", T("structure page: reset button (never clicked)"), "reset",
+                   T("a button {text}", text=d("reset_button"))),
     ]  # fmt: skip
 
 
@@ -196,7 +200,9 @@ class _Walker:
             matched = found.what() if present else ""
         except PlaywrightError as error:
             present, matched = False, ""
-            step.detail = f"the browser reported an error: {str(error).splitlines()[0]}"
+            step.detail = T(
+                "the browser reported an error: {value}", value=str(error).splitlines()[0]
+            )
         self._decide(step, FOUND if present else NOT_FOUND, started, matched=matched, screen=screen)
         return present
 
@@ -220,7 +226,7 @@ class _Walker:
     def _login(self, start_url: str, manager: ManagerLogin) -> Iterator[DoctorStep]:
         steps = self.steps
         login = LoginPage(self.session.page, self.texts)
-        screen = "login page"
+        screen = T("login page")
         started = time.monotonic()
 
         def open_login() -> None:
@@ -250,7 +256,7 @@ class _Walker:
             started=started,
             phase="login",
         ):
-            applications.screen = "after the login"
+            applications.screen = T("after the login")
             yield self._last(applications)
             raise _Stop
         yield from self._second_factor(manager)
@@ -264,10 +270,10 @@ class _Walker:
         second_factor = SecondFactorPage(self.session.page, self.texts)
         if not second_factor.is_shown():
             for step in (code_step, submit_step):
-                self._decide(step, NOT_ASKED, started, detail="the portal asked for no code")
+                self._decide(step, NOT_ASKED, started, detail=T("the portal asked for no code"))
                 yield step
             return
-        screen = "second factor page"
+        screen = T("second factor page")
         self._look(code_step, second_factor.code, started, screen)
         self._look(submit_step, second_factor.validate, time.monotonic(), screen)
         yield code_step
@@ -282,13 +288,13 @@ class _Walker:
             started=started,
             phase="second factor",
         ):
-            applications.screen = "after the code"
+            applications.screen = T("after the code")
             yield self._last(applications)
             raise _Stop
 
     def _chorus_pro(self) -> Iterator[DoctorStep]:
         steps = self.steps
-        screen = "application list"
+        screen = T("application list")
         applications = ApplicationsPage(self.session.page, self.texts)
         title, link = steps["applications_title"], steps["chorus_pro"]
         started = time.monotonic()
@@ -306,12 +312,12 @@ class _Walker:
         if not self._attempt(
             menu, lambda: follow_chorus_pro(self.session, applications), started=started
         ):
-            menu.screen = "Chorus Pro home"
+            menu.screen = T("Chorus Pro home")
             yield self._last(menu)
             raise _Stop
         self.home_url = self.session.url
         home = ChorusHomePage(self.session.page, self.texts)
-        self._look(menu, home.manager_activities, started, "Chorus Pro home")
+        self._look(menu, home.manager_activities, started, T("Chorus Pro home"))
         yield self._last(menu)
         if not menu.ok:
             raise _Stop
@@ -341,7 +347,9 @@ class _Walker:
                 NOT_FOUND,
                 started,
                 screen=screen,
-                detail=f"no such table under {self.texts.describe('structures_section')}",
+                detail=T(
+                    "no such table under {title}", title=self.texts.describe("structures_section")
+                ),
             )
             yield self._last(table)
             raise _Stop
@@ -384,29 +392,49 @@ class _Walker:
                 NOT_FOUND if more else NOT_NEEDED,
                 started,
                 screen=screen,
-                detail=f"the page announces {walk.announced} structures and shows "
-                f"{len(walk.seen)}, but has no control to see the others"
+                detail=T(
+                    "the page announces {announced} structures and shows {seen}, but has no "
+                    "control to see the others",
+                    announced=walk.announced,
+                    seen=len(walk.seen),
+                )
                 if more
-                else "all the structures are on one page",
+                else T("all the structures are on one page"),
             )
             yield table
             yield pager
             started = time.monotonic()
 
         seen, announced = len(self.rows), walk.announced
-        summary = f"{seen} structure(s) seen on {pages} page(s)"
-        summary += f", {announced} announced" if announced is not None else ", no count announced"
+        summary = (
+            T(
+                "{seen} structure(s) seen on {pages} page(s), {announced} announced",
+                seen=seen,
+                pages=pages,
+                announced=announced,
+            )
+            if announced is not None
+            else T(
+                "{seen} structure(s) seen on {pages} page(s), no count announced",
+                seen=seen,
+                pages=pages,
+            )
+        )
         if listing.status == NOT_FOUND:  # the pager broke down on the way
-            listing.detail = f"{listing.detail} ({summary})"
+            listing.detail = T("{detail} ({summary})", detail=listing.detail, summary=summary)
         elif not seen:
-            self._decide(listing, NOT_FOUND, started, detail="no structure could be read")
+            self._decide(listing, NOT_FOUND, started, detail=T("no structure could be read"))
         elif announced is not None and seen < announced:
             self._decide(
                 listing,
                 NOT_FOUND,
                 started,
                 matched=summary,
-                detail=f"only {seen} of the {announced} structures the page announces were read",
+                detail=T(
+                    "only {seen} of the {announced} structures the page announces were read",
+                    seen=seen,
+                    announced=announced,
+                ),
             )
         else:
             self._decide(listing, FOUND, started, matched=summary)
@@ -429,8 +457,12 @@ class _Walker:
                 NOT_FOUND,
                 started,
                 screen="Mes structures",
-                detail=f"structure {siret} is not in `Mes structures` ({len(known)} seen): "
-                "check the SIRET, and that this account manages it",
+                detail=T(
+                    "structure {siret} is not in `Mes structures` ({seen} seen): check the "
+                    "SIRET, and that this account manages it",
+                    siret=siret,
+                    seen=len(known),
+                ),
             )
             yield self._last(opened)
             raise _Stop
@@ -448,7 +480,11 @@ class _Walker:
             activities = None  # the list is behind us: the next one is reached from the menu
         assert structure is not None
         if passed_over and len(passed_over) < len(candidates):
-            opened.detail += f"; passed over, no technical user: {', '.join(passed_over)}"
+            opened.detail = T(
+                "{detail}; passed over, no technical user: {sirets}",
+                detail=opened.detail,
+                sirets=", ".join(passed_over),
+            )
         yield opened
         yield from self._structure_lines(structure, siret, len(candidates))
 
@@ -492,15 +528,15 @@ class _Walker:
                 NOT_FOUND,
                 started,
                 screen="Mes structures",
-                detail=f"the row of structure {siret} has no control to open it",
+                detail=T("the row of structure {siret} has no control to open it", siret=siret),
             )
             return None
-        screen = f"structure {siret}"
+        screen = T("structure {siret}", siret=siret)
         if not self._attempt(step, open_page, started=started):
             step.matched, step.screen = matched, screen
             return None
         self._decide(step, FOUND, started, matched=matched, screen=screen)
-        step.detail = f"structure {siret}"
+        step.detail = T("structure {siret}", siret=siret)
         return holder[0]
 
     def _structure_lines(
@@ -521,22 +557,24 @@ class _Walker:
                 started,
                 screen=screen,
                 matched=structure.technical_user_line.what(),
-                detail=f"login {login}",
+                detail=T("login {login}", login=login),
             )
         else:
             nobody = not structure.has_technical_user()
             if nobody and siret is None:
-                detail = (
-                    f"none of the {tried} first structure(s) of `Mes structures` has a "
-                    "technical user: run doctor with --structure on one that has"
+                detail = T(
+                    "none of the {tried} first structure(s) of `Mes structures` has a "
+                    "technical user: run doctor with --structure on one that has",
+                    tried=tried,
                 )
             elif nobody:
-                detail = (
-                    f"structure {siret} has no technical user: create one in Chorus Pro "
-                    "(Raccordements, Compte technique), or run doctor on another structure"
+                detail = T(
+                    "structure {siret} has no technical user: create one in Chorus Pro "
+                    "(Raccordements, Compte technique), or run doctor on another structure",
+                    siret=siret,
                 )
             else:
-                detail = "the line or the login after it is missing"
+                detail = T("the line or the login after it is missing")
             self._decide(technical, NOT_FOUND, started, screen=screen, detail=detail)
         yield technical
 
@@ -550,7 +588,9 @@ class _Walker:
                 started,
                 screen=screen,
                 matched=structure.expiry_line.what(),
-                detail=f"expires {date:%d/%m/%Y %H:%M:%S} (Europe/Paris)",
+                detail=T(
+                    "expires {moment} (Europe/Paris)", moment=date.strftime("%d/%m/%Y %H:%M:%S")
+                ),
             )
         else:
             self._decide(
@@ -558,18 +598,18 @@ class _Walker:
                 NOT_FOUND,
                 started,
                 screen=screen,
-                detail="the line or the date after it is missing",
+                detail=T("the line or the date after it is missing"),
             )
         yield expiry
 
         reset = steps["reset_button"]
         started = time.monotonic()
         if self._look(reset, structure.reset_button, started, screen):
-            reset.detail = "found, not clicked"
+            reset.detail = T("found, not clicked")
         elif not structure.has_technical_user():
-            reset.detail = "a structure without a technical user has no reset button"
+            reset.detail = T("a structure without a technical user has no reset button")
         else:
-            reset.detail = (
+            reset.detail = T(
                 "if the portal renamed it, set [texts] reset_button in the config file "
                 "(the report lists the page's controls)"
             )

@@ -27,6 +27,7 @@ from functools import reduce
 
 from playwright.sync_api import Locator, Page
 
+from bot.i18n import T
 from flows.text import (
     containing,
     containing_any,
@@ -526,7 +527,7 @@ class DataTable:
             return ""
         role = table.evaluate("t => t.getAttribute('role') || t.tagName.toLowerCase()")
         headers, _ = self.read()
-        return f"{role} with columns {[h for h in headers if h]}"
+        return T("{role} with columns {columns}", role=role, columns=[h for h in headers if h])
 
     def present(self) -> bool:
         return self.locator.count() > 0

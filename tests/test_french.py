@@ -4,16 +4,20 @@ audit trail, failure.json, keyring names) identical in both; and the catalog com
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import string
 import sys
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import parse_po
-from tests.conftest import PAGE3_SIRET, REPO, SIAGEP
+from flows.doctor import planned_steps
+from flows.texts import DEFAULT_TEXTS
+from tests.conftest import PAGE3_SIRET, REPO, SIAGEP, Cli
 from tests.runs import error_line, history, run_folder
 
 FRENCH = {"LC_ALL": "fr_FR.UTF-8"}
@@ -303,3 +307,52 @@ def test_reset_in_french_and_the_keyring_names_and_history_unchanged(cli, portal
     assert_french(result.output)
     (record,) = history(cli.state_dir)
     assert (record["action"], record["outcome"], record["exit_code"]) == ("reset", "reset", 0)
+
+
+def _text_of(html_page: str) -> str:
+    """What a person reads in report.html: its text, without tags, styles or images."""
+    body = re.sub(r"<style>.*?</style>", " ", html_page, flags=re.DOTALL)
+    alts = " ".join(re.findall(r'alt="([^"]*)"', body))
+    body = re.sub(r"<pre>.*?</pre>", " ", body, flags=re.DOTALL)  # the page's own words
+    body = re.sub(r"<code>.*?</code>", " ", body)  # step names, `[texts]` keys, URLs
+    return html.unescape(re.sub(r"<[^>]+>", " ", body) + " " + alts)
+
+
+def test_doctor_in_french_its_step_table_and_its_report(tmp_path, make_portal, real_keyring):
+    # A renamed button: the table shows found, not asked, not needed... and not found lines.
+    portal = make_portal(reset_label="Régénérer le mot de passe du compte technique")
+    cli = Cli(home=tmp_path, portal_url=portal.url)
+
+    french = cli("doctor", "--structure", PAGE3_SIRET, **FRENCH)
+    english = cli("doctor", "--structure", PAGE3_SIRET, **ENGLISH)
+
+    assert french.returncode == english.returncode == 1, french.output
+    steps = {step.name for step in planned_steps(DEFAULT_TEXTS)}
+    lines = {
+        name: line
+        for line in french.stdout.splitlines()
+        for name in steps.intersection(line.split()[:3])
+    }
+    assert set(lines) == steps, french.stdout
+    assert lines["login_password"].startswith("trouvé "), lines["login_password"]
+    assert lines["second_factor_code"].startswith("non demandé "), lines["second_factor_code"]
+    assert lines["reset_button"].startswith("INTROUVABLE "), lines["reset_button"]
+    assert "cherché : un bouton `Réinitialiser" in lines["reset_button"]
+    assert "vue(s) sur 3 page(s), 14 annoncée(s)" in lines["structures_list"]
+    assert "expire le " in lines["expiry"] and "(heure de Paris)" in lines["expiry"]
+    # Step names are the `[texts]` keys a user types in the config file: identifiers.
+    # Taken out where they stand as such: the table's second column, after `[texts]`, and in
+    # the list of steps not found.
+    names = "|".join(steps)
+    assert_french(
+        re.sub(rf"(?:\[texts\] |: )?\b({names})(?=  |\)|$)", " ", french.output, flags=re.M)
+    )
+    # The English run is English: the catalog is not applied to it.
+    assert re.search(r"^NOT FOUND +reset_button +looked for a button", english.stdout, re.M)
+
+    (report,) = re.findall(r"^Rapport : (.+)$", french.stdout, re.MULTILINE)
+    page = Path(report).read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page
+    assert "Lecture seule : rien n'a été modifié sur le portail." in html.unescape(page)
+    assert '<td class="not-found">introuvable</td>' in page  # the CSS class stays English
+    assert_french(re.sub(r"\[texts\] \w+", " ", _text_of(page)))
