@@ -23,7 +23,7 @@ from bot.browser import BrowserRun, masked_screenshot
 from bot.config import Settings
 from bot.errors import EXIT_FAILURE, EXIT_OK
 from bot.hosts import check_portal_url
-from bot.i18n import _, language, localize
+from bot.i18n import _, language, localize, when
 from bot.log import redactor
 from bot.siret import parse_siret
 from flows.doctor import (
@@ -214,7 +214,7 @@ def write_report(
         else "<p>{}</p>".format(_e(_("None: the documented texts only.")))
     )
     run = _("Run {moment} on portal {url}").format(
-        moment=f"{started:%Y-%m-%d %H:%M:%S %z}", url=_scrub_url(settings.portal_url)
+        moment=when(started), url=_scrub_url(settings.portal_url)
     )
     if siret:
         run += _(", structure {siret}").format(siret=siret)

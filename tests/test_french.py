@@ -355,4 +355,5 @@ def test_doctor_in_french_its_step_table_and_its_report(tmp_path, make_portal, r
     assert '<html lang="fr">' in page
     assert "Lecture seule : rien n'a été modifié sur le portail." in html.unescape(page)
     assert '<td class="not-found">introuvable</td>' in page  # the CSS class stays English
+    assert re.search(r"Exécution du \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(heure de Paris\)", page)
     assert_french(re.sub(r"\[texts\] \w+", " ", _text_of(page)))
