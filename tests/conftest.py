@@ -26,6 +26,7 @@ import pytest
 from bot.browser import CHROMIUM_ARGS, find_browser
 from fixtures.mock_portal import MockPortal, PortalOptions
 from tests.mailserver import mail_server, make_mail_server  # noqa: F401  (fixtures)
+from tests.private_keyring import PrivateKeyring, start_private_keyring
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = "claire.martin"
@@ -45,6 +46,25 @@ def _browser_executable() -> str | None:
 
 
 BROWSER = _browser_executable()
+
+
+_PRIVATE_KEYRING = pytest.StashKey[PrivateKeyring]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`-n N`), each worker gets its own D-Bus session and keyring: in one
+    shared keyring the workers would delete and overwrite each other's entries."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    private = start_private_keyring()
+    os.environ.update(private.env)
+    config.stash[_PRIVATE_KEYRING] = private
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    private = config.stash.get(_PRIVATE_KEYRING, None)
+    if private is not None:
+        private.stop()
 
 
 @pytest.fixture(scope="session")
