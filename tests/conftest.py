@@ -39,10 +39,17 @@ SCAN_CHARS = "&<>\"'"
 
 
 def _browser_executable() -> str | None:
+    # Found once per run: pytest-xdist workers inherit the answer instead of each starting
+    # Playwright's driver (about a second of CPU) to ask for its Chromium's path.
+    known = os.environ.get("CHORUS_TESTS_BROWSER")
+    if known is not None:
+        return known or None
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        return find_browser(os.environ.get("CHORUS_BOT_BROWSER"), p.chromium.executable_path)
+        found = find_browser(os.environ.get("CHORUS_BOT_BROWSER"), p.chromium.executable_path)
+    os.environ["CHORUS_TESTS_BROWSER"] = found or ""
+    return found
 
 
 BROWSER = _browser_executable()

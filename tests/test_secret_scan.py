@@ -49,7 +49,9 @@ def test_the_mock_can_put_escaped_characters_in_every_password():
     assert len(set(drawn)) == 20  # still random
 
 
-@pytest.mark.parametrize(("how", "text"), list(encodings(SECRET).items()))
+@pytest.mark.parametrize(
+    ("how", "text"), list(encodings(SECRET).items()), ids=list(encodings(SECRET))
+)
 def test_the_scan_finds_each_encoding(tmp_path, how, text):
     assert (SECRET in text) == (how == "raw")  # the encoding really changed the text
     for place in _places(Cli(home=tmp_path), text):
