@@ -16,6 +16,8 @@
 #                      then pytest inside a private
 #                      D-Bus session with a throwaway GNOME keyring (scripts/with-keyring.sh)
 #                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
+#                      in PYTEST_WORKERS parallel workers (pytest-xdist; default: one per
+#                      core; PYTEST_WORKERS=0 runs everything in one process)
 #   make demo          same setup, then scripts/demo.sh inside the throwaway keyring
 #   make lint          ruff check + ruff format --check
 #   make format        ruff check --fix + ruff format
@@ -31,6 +33,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto
 
 .PHONY: help venv browser keyring-deps test-servers proxy-deps ocr-deps test demo lint format \
 	bench clean
@@ -65,7 +68,8 @@ ocr-deps:
 	@bash scripts/ensure-ocr-deps.sh
 
 test: venv browser keyring-deps test-servers proxy-deps ocr-deps
-	bash scripts/with-keyring.sh $(VPY) -m pytest $(PYTEST_ARGS)
+	bash scripts/with-keyring.sh $(VPY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+		$(PYTEST_ARGS)
 
 demo: venv browser keyring-deps
 	bash scripts/with-keyring.sh bash scripts/demo.sh
