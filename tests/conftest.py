@@ -36,6 +36,10 @@ PAGE3_SIRET = "93319084500067"  # 12th row: page 3 with 5 rows a page; expires i
 # Every technical password the tests' mock draws holds these: each is escaped by HTML, URLs or
 # JSON, so a copy of a secret in any of those encodings is always there to be found.
 SCAN_CHARS = "&<>\"'"
+# How long a CLI run may take before the test calls it hung: a guard, not a timed assertion.
+# Generous, since parallel workers on a loaded 2-core machine made a 14-structure
+# `reset --all` take over 120 s.
+HANG_GUARD = 600.0
 
 
 def _browser_executable() -> str | None:
@@ -164,7 +168,7 @@ class Cli:
         return {k: v for k, v in env.items() if v is not None}
 
     def __call__(
-        self, *args: str, input: str | None = None, timeout: float = 120, **env: str | None
+        self, *args: str, input: str | None = None, timeout: float = HANG_GUARD, **env: str | None
     ) -> CliResult:
         full_env = self.base_env()
         for key, value in env.items():
@@ -206,7 +210,7 @@ class Cli:
         os.close(slave)
         seen = ""
         # Only so that a broken prompt fails the test instead of hanging it.
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + HANG_GUARD
         try:
             while time.monotonic() < deadline:
                 ready, _, _ = select.select([master], [], [], 1)

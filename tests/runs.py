@@ -16,7 +16,7 @@ from pathlib import Path
 import keyring
 
 from fixtures.mock_portal import MockPortal
-from tests.conftest import Cli, CliResult
+from tests.conftest import HANG_GUARD, Cli, CliResult
 
 
 def error_line(result: CliResult) -> str:
@@ -104,7 +104,7 @@ def start_cli(cli: Cli, *args: str, **env: str) -> subprocess.Popen:
 
 
 def finish_cli(cli: Cli, process: subprocess.Popen, args: tuple[str, ...]) -> CliResult:
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG_GUARD)
     result = CliResult(args, process.returncode, stdout, stderr)
     cli.runs.append(result)
     return result
