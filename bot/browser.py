@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -248,6 +249,14 @@ def _tmpdir(path: Path) -> Iterator[None]:
             os.environ["TMPDIR"] = before
 
 
+def _whole_zip(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 class BrowserRun:
     """A browser for one command, with a run folder kept on failure (or with --trace)."""
 
@@ -395,10 +404,18 @@ class BrowserRun:
         """Before the reset click: the new password must never be in a trace."""
         if self._context is not None and self._tracing:
             self._tracing = False
+            # Written aside, then checked: a driver killed while writing (Ctrl-C sent to the
+            # whole process group) leaves a truncated zip nobody could open.
+            partial = self.run_dir / "trace.zip.part"
             try:
-                self._context.tracing.stop(path=self.run_dir / "trace.zip")
+                self._context.tracing.stop(path=partial)
             except Exception as error:  # a dead browser cannot hand its trace over
                 logger.debug("trace not saved: {}", type(error).__name__)
+            if _whole_zip(partial):
+                partial.replace(self.run_dir / "trace.zip")
+            elif partial.exists():
+                partial.unlink()
+                logger.info(_("trace not kept: the browser stopped while writing it"))
 
     def save_diagnosis(self, error: BaseException, name: str | None = None) -> None:
         """The failing step, its URL, a masked screenshot and the page without input values.

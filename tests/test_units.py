@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 import stat
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.batch import StructureResult, resolve_targets, worst_exit_code
-from bot.browser import find_browser
+from bot.browser import _whole_zip, find_browser
 from bot.config import build_settings
 from bot.errors import BrowserError, PasswordRescued, PortalError, UsageError
 from bot.log import MASK, Redactor
@@ -164,3 +165,17 @@ def test_rescue_file_is_private(tmp_path: Path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     assert [r.password for r in list_rescues(tmp_path)] == ["pw-123456"]
+
+
+def test_a_trace_cut_short_is_not_taken_for_a_whole_one(tmp_path):
+    # Ctrl-C to the whole process group can kill Playwright's driver while it writes the
+    # trace: the run folder must not keep a zip that nobody can open.
+    whole = tmp_path / "trace.zip"
+    with zipfile.ZipFile(whole, "w") as archive:
+        archive.writestr("trace.trace", "x" * 10_000)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    assert _whole_zip(whole)
+    assert not _whole_zip(cut)
+    assert not _whole_zip(tmp_path / "absent.zip")
