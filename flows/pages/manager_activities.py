@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page
 
 from flows.models import StructureRow
-from flows.perceive import DataTable, Perceived, Perception
+from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target
 from flows.text import loose
 from flows.texts import DEFAULT_TEXTS, Texts
 
@@ -56,8 +56,31 @@ class ManagerActivitiesPage:
     def open_structure(self, siret: str) -> None:
         self.structures_table.control_in_row(siret, "open_structure").click()
 
+    def structure_target(self, siret: str) -> Target | None:
+        """Where the row's open control leads, so that another tab can go there directly."""
+        control = self.structures_table.control_in_row(siret, "open_structure")
+        if not control.present():
+            return None
+        return self.see.target_of(control.best())
+
     def read_rows(self) -> list[StructureRow]:
-        headers, cells = self.structures_table.read()
+        return [row for row, _ in self._rows(self.structures_table.read())]
+
+    def read_rows_with_targets(self) -> list[tuple[StructureRow, Target | None]]:
+        """The rows, each with where its open control leads (None: only a click will do), in
+        one round trip for rows with one control, one more for each row with several."""
+        headers, cells, targets = self.structures_table.read_with_targets()
+        found = []
+        for row, index in self._rows((headers, cells)):
+            target = targets[index] if index < len(targets) else None
+            if target == SEVERAL:
+                target = self.structure_target(row.siret)
+            found.append((row, target if isinstance(target, Target) else None))
+        return found
+
+    def _rows(self, table: tuple[list[str], list[list[str]]]) -> list[tuple[StructureRow, int]]:
+        """The rows that hold a SIRET, with their index among the table's data rows."""
+        headers, cells = table
         siret_at = _column_index(headers, self.texts.words("structures_header"))
         if siret_at is None:
             return []
@@ -67,11 +90,16 @@ class ManagerActivitiesPage:
             return values[index] if index is not None and index < len(values) else ""
 
         rows = []
-        for values in cells:
+        for index, values in enumerate(cells):
             siret = re.sub(r"\D", "", cell(values, siret_at))
             if siret:
                 rows.append(
-                    StructureRow(siret=siret, **{k: cell(values, i) for k, i in columns.items()})
+                    (
+                        StructureRow(
+                            siret=siret, **{k: cell(values, i) for k, i in columns.items()}
+                        ),
+                        index,
+                    )
                 )
         return rows
 
