@@ -1320,6 +1320,7 @@ def config_show(
         "reconcile",
         "browser",
         "timeout",
+        "concurrency",
         "allow_hosts",
         "piste_env",
         "piste_api_url",
