@@ -398,6 +398,8 @@ def each_structure_status(
                 found = _rows_and_targets(activities, with_targets=pool is not None)
                 rows = [row for row, _ in found if row.siret not in seen]
                 targets = {row.siret: _reusable(row.siret, target) for row, target in found}
+                if pool is not None:
+                    yield from pool.ready()
                 walk.note_announced(activities.announced_count())
             seen.update(row.siret for row in rows)
             for row in rows:
@@ -422,10 +424,13 @@ def each_structure_status(
             with session.step(N_("Mes structures"), _next_page_control(session)):
                 if not rows or not activities.can_go_next():
                     break
-                next_structures_page(session, activities)
+                if pool is not None:
+                    yield from pool.ready()
+                if pool is None:
+                    next_structures_page(session, activities)
+                else:
+                    yield from _next_page_serving(session, activities, pool)
                 page_number += 1
-            if pool is not None:
-                yield from pool.ready()
         if pool is not None:
             yield from pool.drain()
             yield from _retry_posts(session, home_url, pool, on_failure)
@@ -467,11 +472,15 @@ def _reusable(siret: str, target: Target | None) -> Target | None:
 def _read_arrived(
     session: PortalSession, siret: str, arrival: Arrival
 ) -> TechnicalStatus | ChorusBotError:
-    """In a reader tab: the structure page it went to, once there."""
+    """In a reader tab: the structure page it went to, once parsed.
+
+    A parsed page that already holds both lines is read at once (one look at its text); any
+    other page gets every check of the serial walk (server error, login page, the page's
+    own script still drawing it, the structure without a technical user).
+    """
     try:
         with session.step("structure page", _structure_block(session)):
             arrival.wait()
-            session.settle()
             if session.last_status is not None and 400 <= session.last_status < 500:
                 raise PortalError(
                     f"the portal answered HTTP {session.last_status} for the page of "
@@ -480,6 +489,17 @@ def _read_arrived(
                     "and look at the run folder",
                 )
             structure = StructurePage(session.page, session.texts)
+            if (session.last_status or 200) < 400:
+                status = structure.read_status(siret)
+                if status is not None:
+                    logger.debug(
+                        "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
+                        siret,
+                        status.login,
+                        status.expires_at,
+                    )
+                    return status
+            session.settle()
             structure.wait_until_shown()
         return read_status(session, structure, siret)
     except ChorusBotError as error:
@@ -539,6 +559,41 @@ def _back_to_list(
         if activities.has_row_for(siret):
             return activities
     return _reopen_list(session, home_url, page_number)
+
+
+def _next_page_serving(
+    session: PortalSession, activities: ManagerActivitiesPage, pool: ReaderPool
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """`_next_page`, serving the reader tabs while the list loads: otherwise each would sit
+    idle, its page read, until the list is back."""
+    rows = activities.read_rows()
+    activities.go_next(wait=False)
+    if rows:
+        first = rows[0].siret
+        yield from _serving(pool, lambda ms: activities.wait_until_row_gone(first, ms), session)
+    yield from _serving(
+        pool, lambda ms: session.page.wait_for_load_state("domcontentloaded", timeout=ms), session
+    )
+    yield from pool.ready()
+    session.settle()
+    yield from pool.ready()
+    activities.wait_until_shown()
+
+
+def _serving(
+    pool: ReaderPool, wait: Callable[[float], None], session: PortalSession
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """`wait` in short slices within the session's timeout, reading the tabs that are done
+    and starting their next structure between two slices."""
+    deadline = time.monotonic() + session.timeout_ms / 1000
+    while True:
+        try:
+            wait(_POLL_MS)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+        yield from pool.ready()
 
 
 def _reopen_list(session: PortalSession, home_url: str, page_number: int) -> ManagerActivitiesPage:

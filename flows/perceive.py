@@ -320,6 +320,11 @@ _WHAT_JS = """e => {
 }"""
 
 
+def is_disabled(control: Locator) -> bool:
+    """Whether a person would see this control greyed out (see _IS_DISABLED_JS)."""
+    return bool(control.evaluate(_IS_DISABLED_JS))
+
+
 def _union(locators: Iterable[Locator]) -> Locator:
     return reduce(lambda a, b: a.or_(b), locators)
 
@@ -387,12 +392,23 @@ class Perceived:
                 return tier.first
         return self.union.first
 
+    def found(self) -> Locator | None:
+        """`best`, or None when nothing matches: one query where `present` then `best`
+        would make two."""
+        union = self.union
+        count = union.count()
+        if count == 0:
+            return None
+        if count == 1:
+            return union.first
+        return self.best()
+
     def click(self) -> None:
         self.wait()
         self.best().click()
 
     def is_disabled(self) -> bool:
-        return bool(self.best().evaluate(_IS_DISABLED_JS))
+        return is_disabled(self.best())
 
     def fill(self, value: str) -> None:
         self.wait()

@@ -27,14 +27,15 @@ _BROWSER_GONE = ("has been closed", "Target closed", "Connection closed", "crash
 
 
 class Arrival:
-    """A navigation under way: `wait` waits for it to commit, `is_done` does not wait."""
+    """A navigation under way: `wait` waits until the new page is parsed (DOMContentLoaded);
+    `is_done` does not wait."""
 
     def __init__(self, waiting: EventContextManager[Response | None]) -> None:
         self._waiting = waiting
         self._event = waiting.__enter__()
 
     def wait(self) -> Response | None:
-        """Until the new page has committed (or the navigation failed: raises)."""
+        """Until the new page is parsed (or the navigation failed: raises)."""
         return self._event.value
 
     def is_done(self) -> bool:
@@ -120,7 +121,9 @@ class PortalSession:
     def go(self, target: Target) -> Arrival:
         """Starts going to `target` and returns at once; `.wait()` waits for the new page."""
         self.last_status = None
-        arrival = Arrival(self.page.expect_navigation(wait_until="commit"))
+        # Arrived once parsed: a tab that is done can be read at once, without a wait that
+        # would hold every other tab (see flows/readers.py).
+        arrival = Arrival(self.page.expect_navigation(wait_until="domcontentloaded"))
         try:
             self.page.evaluate(
                 _GO_JS,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from flows.models import StructureRow
-from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target
+from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target, is_disabled
 from flows.text import loose
 from flows.texts import DEFAULT_TEXTS, Texts
 
@@ -34,6 +34,7 @@ class ManagerActivitiesPage:
         self.page = page
         self.texts = texts
         self.see = Perception(page, texts)
+        self._next: Locator | None = None
         self.structures_table: DataTable = self.see.table(
             "structures_header",
             also=[w for words in _OTHER_COLUMNS.values() for w in words],
@@ -49,9 +50,9 @@ class ManagerActivitiesPage:
     def has_row_for(self, siret: str) -> bool:
         return self.structures_table.row_with(siret).count() > 0
 
-    def wait_until_row_gone(self, siret: str) -> None:
+    def wait_until_row_gone(self, siret: str, timeout: float | None = None) -> None:
         """A pager may redraw the table in place: the old page's rows go away."""
-        self.structures_table.row_with(siret).first.wait_for(state="detached")
+        self.structures_table.row_with(siret).first.wait_for(state="detached", timeout=timeout)
 
     def open_structure(self, siret: str) -> None:
         self.structures_table.control_in_row(siret, "open_structure").click()
@@ -111,8 +112,12 @@ class ManagerActivitiesPage:
         return self.structures_table.pager_control("next_page")
 
     def can_go_next(self) -> bool:
-        control = self.next_page()
-        return control.present() and not control.is_disabled()
+        # Kept for go_next: looking for the pager control costs more than the click.
+        self._next = self.next_page().found()
+        return self._next is not None and not is_disabled(self._next)
 
-    def go_next(self) -> None:
-        self.next_page().click()
+    def go_next(self, *, wait: bool = True) -> None:
+        """`wait=False` returns once clicked, before the navigation it starts has committed:
+        the caller then waits for the page to change, doing other work meanwhile."""
+        control, self._next = self._next or self.next_page().best(), None
+        control.click(no_wait_after=not wait)
