@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from fixtures.mock_portal import Fault
+from fixtures.mock_portal import state as mock_state
 from fixtures.mock_portal.assets import PREFIX
 
 STRUCTURE_PATH = "/cpp/structure/"
@@ -57,6 +58,52 @@ def test_one_page_load_per_structure_and_the_list_walked_once(cli, make_portal):
     pages = -(-len(portal.state.structures) // portal.options.page_size)
     assert gets[LIST_PATH] == pages  # no reload of the list after a structure
     assert json.loads(result.stdout)["structures_seen"] == len(portal.state.structures)
+
+
+def test_jsf_post_backs_give_the_same_results_at_every_concurrency(cli, make_portal):
+    # The row's control is an icon-only button posting its JSF form: no URL in the row.
+    portal = make_portal(skin="jsf2017")
+    cli.portal_url = portal.url
+    runs = {n: cli("status", "--json", "--concurrency", str(n)) for n in ("1", "3")}
+
+    for n, result in runs.items():
+        assert result.returncode == 4, (n, result.stderr[-2000:])
+        assert _seen(_structures(result)) == _truth(portal), n
+    # One navigation per structure: the form posted again (303), then the structure page.
+    posts = [path for method, path in portal.state.requests if method == "POST"]
+    assert posts.count(LIST_PATH) == 2 * len(portal.state.structures)
+    gets = Counter(path for method, path in portal.state.requests if method == "GET")
+    pages = -(-len(portal.state.structures) // portal.options.page_size)
+    assert gets[LIST_PATH] == 2 * pages
+
+
+def test_a_post_back_whose_view_expired_is_sent_again_from_the_list(cli, make_portal, monkeypatch):
+    # JSF keeps a few views per session: the list's view expires after 4 newer pages, so the
+    # 5th row's post-back is refused (403) and must be sent again from the list shown anew.
+    monkeypatch.setattr(mock_state, "MAX_VIEWS", 4)
+    portal = make_portal(skin="jsf2017")
+    cli.portal_url = portal.url
+
+    result = cli("status", "--json", "--concurrency", "1")
+
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert _seen(_structures(result)) == _truth(portal)
+    posts = [path for method, path in portal.state.requests if method == "POST"]
+    assert len(posts) > len(portal.state.structures)  # some were refused, then sent again
+
+
+def test_fewer_rows_than_announced_still_fails_closed_with_readers(cli, make_portal):
+    portal = make_portal(drop_row_on_page=2)
+    cli.portal_url = portal.url
+
+    result = cli("status", "--json")
+
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    total = len(portal.state.structures)
+    assert data["structures_seen"] == total - 1 and data["structures_announced"] == total
+    assert len(data["structures"]) == total - 1  # what was read is still reported
+    assert "announces" in result.stderr
 
 
 def test_images_fonts_are_not_downloaded_but_stylesheets_and_scripts_are(cli, make_portal):
