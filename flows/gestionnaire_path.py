@@ -567,10 +567,10 @@ def _next_page_serving(
     """`_next_page`, serving the reader tabs while the list loads: otherwise each would sit
     idle, its page read, until the list is back."""
     rows = activities.read_rows()
+    gone = activities.row_gone(rows[0].siret) if rows else None
     activities.go_next(wait=False)
-    if rows:
-        first = rows[0].siret
-        yield from _serving(pool, lambda ms: activities.wait_until_row_gone(first, ms), session)
+    if gone is not None:
+        yield from _serving(pool, gone, session)
     yield from _serving(
         pool, lambda ms: session.page.wait_for_load_state("domcontentloaded", timeout=ms), session
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page
 
@@ -50,9 +51,15 @@ class ManagerActivitiesPage:
     def has_row_for(self, siret: str) -> bool:
         return self.structures_table.row_with(siret).count() > 0
 
-    def wait_until_row_gone(self, siret: str, timeout: float | None = None) -> None:
+    def wait_until_row_gone(self, siret: str) -> None:
         """A pager may redraw the table in place: the old page's rows go away."""
-        self.structures_table.row_with(siret).first.wait_for(state="detached", timeout=timeout)
+        self.structures_table.row_with(siret).first.wait_for(state="detached")
+
+    def row_gone(self, siret: str) -> Callable[[float], None]:
+        """`wait_until_row_gone`, with the row found now (finding it asks the page, which
+        must not be leaving): call it after the click, with a timeout in ms."""
+        row = self.structures_table.row_with(siret).first
+        return lambda timeout: row.wait_for(state="detached", timeout=timeout)
 
     def open_structure(self, siret: str) -> None:
         self.structures_table.control_in_row(siret, "open_structure").click()
