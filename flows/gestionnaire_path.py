@@ -400,7 +400,9 @@ def each_structure_status(
                 targets = {row.siret: _reusable(row.siret, target) for row, target in found}
                 if pool is not None:
                     yield from pool.ready()
-                walk.note_announced(activities.announced_count())
+                    walk.note_announced(activities.announced)
+                else:
+                    walk.note_announced(activities.announced_count())
             seen.update(row.siret for row in rows)
             for row in rows:
                 if remaining is not None and row.siret not in remaining:
@@ -429,7 +431,7 @@ def each_structure_status(
                 if pool is None:
                     next_structures_page(session, activities)
                 else:
-                    yield from _next_page_serving(session, activities, pool)
+                    yield from _next_page_serving(session, activities, pool, found[0][0].siret)
                 page_number += 1
         if pool is not None:
             yield from pool.drain()
@@ -562,15 +564,14 @@ def _back_to_list(
 
 
 def _next_page_serving(
-    session: PortalSession, activities: ManagerActivitiesPage, pool: ReaderPool
+    session: PortalSession, activities: ManagerActivitiesPage, pool: ReaderPool, first: str
 ) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
     """`_next_page`, serving the reader tabs while the list loads: otherwise each would sit
-    idle, its page read, until the list is back."""
-    rows = activities.read_rows()
-    gone = activities.row_gone(rows[0].siret) if rows else None
+    idle, its page read, until the list is back. `first` is the SIRET of the page's first row.
+    """
+    gone = activities.row_gone(first)
     activities.go_next(wait=False)
-    if gone is not None:
-        yield from _serving(pool, gone, session)
+    yield from _serving(pool, gone, session)
     yield from _serving(
         pool, lambda ms: session.page.wait_for_load_state("domcontentloaded", timeout=ms), session
     )

@@ -244,6 +244,14 @@ _READ_TABLE_JS = (
     + _READ_TABLE_FN
     + " return readTable(table, controls); }"
 )
+_READ_WITH_TARGETS_JS = (
+    "(table, a) => { "
+    + _TARGET_FN
+    + _READ_TABLE_FN
+    + " const announced = "
+    + _ANNOUNCED_JS
+    + "; return { ...readTable(table, a.controls), announced: announced(table, a.patterns) }; }"
+)
 
 # Runs in the page: what a person would see there, for candidates.txt and `doctor`. Input
 # values are never read: they may hold a password.
@@ -658,16 +666,20 @@ class DataTable:
 
     def read_with_targets(
         self,
-    ) -> tuple[list[str], list[list[str]], list[Target | str | None]]:
-        """`read`, plus where each row's only control leads (see `target_of`), in the same
-        round trip: None for a row without control, SEVERAL when it has more than one (then
-        `control_in_row` finds the one named for what the row stands for)."""
-        data = self.locator.evaluate(_READ_TABLE_JS, CLICKABLE)
+    ) -> tuple[list[str], list[list[str]], list[Target | str | None], int | None]:
+        """`read`, plus where each row's only control leads (see `target_of`) and the
+        `announced_count`, in the same round trip. A target is None for a row without
+        control, SEVERAL when it has more than one (then `control_in_row` finds the one named
+        for what the row stands for)."""
+        data = self.locator.evaluate(
+            _READ_WITH_TARGETS_JS, {"controls": CLICKABLE, "patterns": list(_COUNT_PATTERNS)}
+        )
         targets = [
             found if found in (None, SEVERAL) else _target(found) for found in data["targets"]
         ]
         headers = [normalize(h) for h in data["headers"]]
-        return headers, [[normalize(c) for c in row] for row in data["rows"]], targets
+        rows = [[normalize(c) for c in row] for row in data["rows"]]
+        return headers, rows, targets, data["announced"]
 
     def row_with(self, number: str) -> Locator:
         """The table row holding this number (a SIRET), however the page groups its digits."""

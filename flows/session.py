@@ -30,13 +30,18 @@ class Arrival:
     """A navigation under way: `wait` waits until the new page is parsed (DOMContentLoaded);
     `is_done` does not wait."""
 
-    def __init__(self, waiting: EventContextManager[Response | None]) -> None:
+    def __init__(self, session: PortalSession, waiting: EventContextManager[Response | None]):
+        self._session = session
         self._waiting = waiting
         self._event = waiting.__enter__()
 
     def wait(self) -> Response | None:
-        """Until the new page is parsed (or the navigation failed: raises)."""
-        return self._event.value
+        """Until the new page is parsed (or the navigation failed: raises); the status of
+        its document becomes the session's `last_status`."""
+        response = self._event.value
+        if response is not None:
+            self._session.last_status = response.status
+        return response
 
     def is_done(self) -> bool:
         return self._event.is_done()
@@ -84,6 +89,7 @@ class PortalSession:
         timeout_ms: float,
         host_guard: HostGuard,
         texts: Texts = DEFAULT_TEXTS,
+        watch_responses: bool = True,
     ) -> None:
         self.timeout_ms = timeout_ms
         self.texts = texts
@@ -91,13 +97,17 @@ class PortalSession:
         self.current_step: str | None = None
         self.last_status: int | None = None
         self.page = page
+        # Watching responses makes Playwright send every request of the tab (a page's dozens
+        # of stylesheets and scripts) to Python; a reader tab learns its status from `go`.
+        self._watch_responses = watch_responses
         self._follow(page)
 
     def _follow(self, page: Page) -> None:
         self.page = page
         page.set_default_timeout(self.timeout_ms)
         page.set_default_navigation_timeout(self.timeout_ms)
-        page.on("response", self._record_response)
+        if self._watch_responses:
+            page.on("response", self._record_response)
 
     def switch_to(self, page: Page) -> None:
         """Chorus Pro may open in a new tab; the flow goes on there."""
@@ -110,6 +120,7 @@ class PortalSession:
             timeout_ms=self.timeout_ms,
             host_guard=self.host_guard,
             texts=self.texts,
+            watch_responses=False,
         )
 
     def close(self) -> None:
@@ -123,7 +134,7 @@ class PortalSession:
         self.last_status = None
         # Arrived once parsed: a tab that is done can be read at once, without a wait that
         # would hold every other tab (see flows/readers.py).
-        arrival = Arrival(self.page.expect_navigation(wait_until="domcontentloaded"))
+        arrival = Arrival(self, self.page.expect_navigation(wait_until="domcontentloaded"))
         try:
             self.page.evaluate(
                 _GO_JS,

@@ -36,6 +36,7 @@ class ManagerActivitiesPage:
         self.texts = texts
         self.see = Perception(page, texts)
         self._next: Locator | None = None
+        self.announced: int | None = None  # as read by the last read_rows_with_targets
         self.structures_table: DataTable = self.see.table(
             "structures_header",
             also=[w for words in _OTHER_COLUMNS.values() for w in words],
@@ -76,8 +77,9 @@ class ManagerActivitiesPage:
 
     def read_rows_with_targets(self) -> list[tuple[StructureRow, Target | None]]:
         """The rows, each with where its open control leads (None: only a click will do), in
-        one round trip for rows with one control, one more for each row with several."""
-        headers, cells, targets = self.structures_table.read_with_targets()
+        one round trip for rows with one control, one more for each row with several. The
+        total the pager announces is read with them: see `announced`."""
+        headers, cells, targets, self.announced = self.structures_table.read_with_targets()
         found = []
         for row, index in self._rows((headers, cells)):
             target = targets[index] if index < len(targets) else None
