@@ -481,14 +481,19 @@ def _read_arrived(
     own script still drawing it, the structure without a technical user).
     """
     try:
-        with session.step("structure page", _structure_block(session)):
+        with session.step(N_("structure page"), _structure_block(session)):
             arrival.wait()
             if session.last_status is not None and 400 <= session.last_status < 500:
                 raise PortalError(
-                    f"the portal answered HTTP {session.last_status} for the page of "
-                    f"structure {siret}",
-                    hint="run again; if it keeps happening, run with --concurrency 1 "
-                    "and look at the run folder",
+                    T(
+                        "the portal answered HTTP {status} for the page of structure {siret}",
+                        status=session.last_status,
+                        siret=siret,
+                    ),
+                    hint=T(
+                        "run again; if it keeps happening, run with --concurrency 1 and look "
+                        "at the run folder"
+                    ),
                 )
             structure = StructurePage(session.page, session.texts)
             if (session.last_status or 200) < 400:
@@ -521,7 +526,9 @@ def _retry_posts(
     for page_number, jobs in sorted(pages.items()):
         activities = _reopen_list(session, home_url, page_number)
         for job, error in jobs:
-            with session.step("Mes structures", f"the row of structure {job.siret}"):
+            with session.step(
+                N_("Mes structures"), T("the row of structure {siret}", siret=job.siret)
+            ):
                 targets = {row.siret: t for row, t in activities.read_rows_with_targets()}
             target = _reusable(job.siret, targets.get(job.siret))
             if target is None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 
 from bot.errors import ChorusBotError, NoTechnicalUser
+from bot.i18n import N_, T
 from flows.models import TechnicalStatus
 from flows.perceive import Target
 from flows.session import Arrival, PortalSession
@@ -96,7 +97,7 @@ class ReaderPool:
             if reader.job is None:
                 return reader
         if len(self._readers) < self._size:
-            with self._opener.step("reader tab", "a new tab of the browser"):
+            with self._opener.step(N_("reader tab"), T("a new tab of the browser")):
                 reader = _Reader(self._opener.new_tab())
             self._readers.append(reader)
             return reader
@@ -106,7 +107,9 @@ class ReaderPool:
         reader.job, reader.arrival, reader.failed_start = job, None, None
         session = reader.session
         try:
-            with session.step("structure page", f"the page of structure {job.siret}"):
+            with session.step(
+                N_("structure page"), T("the page of structure {siret}", siret=job.siret)
+            ):
                 if job.target.method == "post" and _origin(session.url) != _origin(job.target.url):
                     # A form posted from a blank tab carries no SameSite cookie, so the session
                     # would be lost: the tab first shows a page of the portal, once.
