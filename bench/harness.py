@@ -11,6 +11,12 @@ Measured:
   at the default, against the serial floor (bare Playwright that opens each structure and goes
   back, as the bot did before issue 12) and against the limit (bench/limit.py: bare Playwright
   reading the same structures by direct navigation, at the same concurrency);
+- on the `jsf2017` skin too (issue 9: nested layout tables, `role=grid`, icon-only POST-back
+  buttons, role-less paginator spans): `check` against the floor's `check`, and `status` at the
+  default concurrency against the serial floor, per structure (bench/floor.py knows that
+  skin's markup: a baseline, not the bot);
+- a structure with no technical user: `check` on it (exit 1, one line) against `check` on a
+  structure of the same account that has one, on each skin: about one page, not a timeout;
 - `chorus-bot --help` against `python -c pass`;
 - memory: the peak resident memory (VmHWM) of the Python process, and the peak of the sum of
   the PSS of the whole process tree (Python, the Playwright driver, Chromium), sampled.
@@ -47,6 +53,10 @@ DEFAULT_OUTPUT = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 CHECK_SIRET = "25900096600020"
 MANAGER, MANAGER_PASSWORD = "claire.martin", "Portail-Demo-2026!"
+# The seed's second account: one structure with a technical user, two without.
+OTHER_MANAGER, OTHER_PASSWORD = "paul.durand", "Autre-Compte-2026!"
+WITH_TECH_SIRET, NO_TECH_SIRET = "60161055300088", "31852476600157"
+SKINS = ("modern", "jsf2017")
 TARGET_RATIO = 1.2
 TARGET_HELP_S = 0.3
 # Issue 12, at 200 structures, at the default concurrency: against the serial floor with and
@@ -65,6 +75,7 @@ class Run:
     peak_kb: int  # VmHWM of the process itself
     stdout: str
     tree_kb: int = 0  # peak of the memory (PSS) of the process and all its descendants
+    stderr: str = ""
 
 
 @dataclass
@@ -171,7 +182,7 @@ def run_timed(
         raise RuntimeError(
             f"{' '.join(command)} exited {process.returncode}:\n{stdout[-2000:]}\n{stderr[-2000:]}"
         )
-    return Run(seconds, peak[0], stdout, tree_peak[0])
+    return Run(seconds, peak[0], stdout, tree_peak[0], stderr)
 
 
 # --- the browser, the portal, the environments ---------------------------------------------
@@ -204,11 +215,15 @@ def _seed_with(count: int, folder: Path) -> tuple[Path | None, int]:
 
 
 @contextmanager
-def portal_with(count: int, folder: Path, delay_ms: int = 0, assets: int = 0) -> Iterator[str]:
+def portal_with(
+    count: int, folder: Path, delay_ms: int = 0, assets: int = 0, skin: str = "modern"
+) -> Iterator[str]:
     from fixtures.mock_portal import MockPortal, PortalOptions
 
     seed, extra = _seed_with(count, folder)
-    options = PortalOptions(seed=seed, extra_structures=extra, delay_ms=delay_ms, assets=assets)
+    options = PortalOptions(
+        seed=seed, extra_structures=extra, delay_ms=delay_ms, assets=assets, skin=skin
+    )
     with MockPortal(options) as portal:
         assert len(portal.state.structures_for(MANAGER)) == count
         yield portal.url
@@ -239,23 +254,26 @@ class Sides:
         self.floor_page_size = floor_page_size
         self._runs = 0
 
-    def bot_env(self, url: str) -> dict[str, str]:
+    def bot_env(
+        self, url: str, who: tuple[str, str] = (MANAGER, MANAGER_PASSWORD)
+    ) -> dict[str, str]:
         # A fresh state folder per run: no audit log or lock carried from one run to the next.
         self._runs += 1
         state = self.folder / f"state-{self._runs}"
         return {
             **self.base,
-            "CHORUS_BOT_USERNAME": MANAGER,
-            "CHORUS_BOT_PASSWORD": MANAGER_PASSWORD,
+            "CHORUS_BOT_USERNAME": who[0],
+            "CHORUS_BOT_PASSWORD": who[1],
             "CHORUS_BOT_PORTAL_URL": url,
             "CHORUS_BOT_BROWSER": self.browser,
             "CHORUS_BOT_STATE_DIR": str(state),
             "CHORUS_BOT_CONFIG": str(self.folder / "no-config.toml"),
         }
 
-    def floor_env(self, url: str) -> dict[str, str]:
+    def floor_env(self, url: str, skin: str = "modern") -> dict[str, str]:
         return {
             **self.base,
+            "BENCH_SKIN": skin,
             "BENCH_PORTAL_URL": url,
             "BENCH_USERNAME": MANAGER,
             "BENCH_PASSWORD": MANAGER_PASSWORD,
@@ -267,11 +285,11 @@ class Sides:
     def limit_env(self, url: str) -> dict[str, str]:
         return {**self.floor_env(url), "BENCH_ARGS": self.lean_args}
 
-    def status(self, side: str, url: str) -> tuple[list[str], dict[str, str]]:
+    def status(self, side: str, url: str, skin: str = "modern") -> tuple[list[str], dict[str, str]]:
         """Command and environment of one side of the status matrix: `floor`, `bot N`,
         `limit N` (N tabs reading structures)."""
         if side == "floor":
-            return [*self.floor, "status"], self.floor_env(url)
+            return [*self.floor, "status"], self.floor_env(url, skin)
         kind, level = side.split()
         if kind == "bot":
             return [*self.bot, "status", "--concurrency", level], self.bot_env(url)
@@ -287,32 +305,58 @@ def _expect_read(run: Run, count: int, what: str) -> None:
 
 
 def measure_check(
-    sides: Sides, runs: int, folder: Path, warm_up: bool = True
+    sides: Sides, runs: int, folder: Path, warm_up: bool = True, skin: str = "modern"
 ) -> tuple[Series, Series]:
     bot, floor = Series(), Series()
-    with portal_with(14, folder) as url:
+    with portal_with(14, folder, skin=skin) as url:
         if warm_up:  # not counted: bytecode and disk caches, as where the bot runs daily
             run_timed([*sides.bot, "check", "--structure", CHECK_SIRET], sides.bot_env(url))
-            run_timed([*sides.floor, "check", CHECK_SIRET], sides.floor_env(url))
+            run_timed([*sides.floor, "check", CHECK_SIRET], sides.floor_env(url, skin))
         for _ in range(runs):
             run = run_timed([*sides.bot, "check", "--structure", CHECK_SIRET], sides.bot_env(url))
             if CHECK_SIRET not in run.stdout:
                 raise RuntimeError(f"check printed no status:\n{run.stdout}")
             bot.runs.append(run)
-            run = run_timed([*sides.floor, "check", CHECK_SIRET], sides.floor_env(url))
-            _expect_read(run, 1, "check")
+            run = run_timed([*sides.floor, "check", CHECK_SIRET], sides.floor_env(url, skin))
+            _expect_read(run, 1, f"check, {skin}")
             floor.runs.append(run)
     return bot, floor
+
+
+def measure_no_technical_user(
+    sides: Sides, runs: int, folder: Path, skin: str = "modern"
+) -> tuple[Series, Series]:
+    """`check` on a structure with no technical user (exit 1, one line saying so) and on one of
+    the same account that has one: the same pages, so about the same time, if the absence is
+    known from the page as shown rather than after the timeout."""
+    without, with_ = Series(), Series()
+    who = (OTHER_MANAGER, OTHER_PASSWORD)
+    with portal_with(14, folder, skin=skin) as url:
+        for _ in range(runs):
+            command = [*sides.bot, "check", "--structure", NO_TECH_SIRET]
+            run = run_timed(command, sides.bot_env(url, who), ok_codes=(1,))
+            said = run.stderr + run.stdout
+            if "technical user" not in said and "utilisateur technique" not in said:
+                raise RuntimeError(f"check of {NO_TECH_SIRET} said:\n{run.stderr[-2000:]}")
+            without.runs.append(run)
+            command = [*sides.bot, "check", "--structure", WITH_TECH_SIRET]
+            run = run_timed(command, sides.bot_env(url, who), ok_codes=(0, 3, 4))
+            if WITH_TECH_SIRET not in run.stdout:
+                raise RuntimeError(f"check printed no status:\n{run.stdout}")
+            with_.runs.append(run)
+    return without, with_
 
 
 @dataclass(frozen=True)
 class Config:
     count: int
     delay_ms: int
+    skin: str = "modern"
 
     def label(self) -> str:
         delay = f"{self.delay_ms} ms" if self.delay_ms else "no delay"
-        return f"{self.count} structures, {delay}"
+        skin = "" if self.skin == "modern" else f", {self.skin}"
+        return f"{self.count} structures, {delay}{skin}"
 
 
 def status_sides(levels: list[int]) -> list[str]:
@@ -327,14 +371,15 @@ def measure_status(
     folder: Path,
     assets: int,
     progress=lambda message: None,
+    names: list[str] | None = None,
 ) -> dict[Config, dict[str, Series]]:
     results: dict[Config, dict[str, Series]] = {}
     for config in configs:
-        series = {side: Series() for side in status_sides(levels)}
-        with portal_with(config.count, folder, config.delay_ms, assets) as url:
+        series = {side: Series() for side in names or status_sides(levels)}
+        with portal_with(config.count, folder, config.delay_ms, assets, config.skin) as url:
             for _ in range(runs):
                 for side in series:
-                    command, env = sides.status(side, url)
+                    command, env = sides.status(side, url, config.skin)
                     # 3 and 4: a structure expiring soon or expired is a result, not a failure.
                     run = run_timed(command, env, ok_codes=(0, 3, 4), tree=True)
                     if side.startswith("bot"):
@@ -423,6 +468,68 @@ def _mb(kb: int) -> str:
 
 def _verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
+
+
+@dataclass
+class SkinResults:
+    """What is measured on one markup skin besides the main matrix (issue 9)."""
+
+    check: tuple[Series, Series] | None = None  # bot, floor
+    status: tuple[Config, str, Series, Series] | None = None  # config, bot side, bot, floor
+    no_tech: tuple[Series, Series] | None = None  # without, with a technical user
+
+
+def _skin_rows(
+    skins: dict[str, SkinResults], runs: dict[str, int], verdicts: dict[str, bool]
+) -> list[tuple[str, str, str, str, str, str]]:
+    rows = []
+    for skin, results in skins.items():
+        if results.check is not None:
+            bot, floor = results.check
+            ratio = bot.seconds / floor.seconds
+            verdicts[f"check {skin}"] = ratio <= TARGET_RATIO
+            rows.append(
+                _row(
+                    f"`check`, 1 structure, {skin} skin (median of {runs['check']})",
+                    _s(bot.seconds),
+                    _s(floor.seconds),
+                    ratio,
+                    f"≤ {TARGET_RATIO}",
+                    verdicts[f"check {skin}"],
+                )
+            )
+        if results.status is not None:
+            config, side, bot, floor = results.status
+            each_bot, each_floor = bot.seconds / config.count, floor.seconds / config.count
+            ratio = each_bot / each_floor
+            verdicts[f"status {skin}"] = ratio <= TARGET_RATIO
+            rows.append(
+                _row(
+                    f"`status` per structure, {config.label()}, --concurrency "
+                    f"{side.split()[1]} vs serial floor",
+                    _ms(each_bot),
+                    _ms(each_floor),
+                    ratio,
+                    f"≤ {TARGET_RATIO}",
+                    verdicts[f"status {skin}"],
+                )
+            )
+        if results.no_tech is not None:
+            without, with_ = results.no_tech
+            ratio = without.seconds / with_.seconds
+            verdicts[f"no technical user {skin}"] = ratio <= TARGET_RATIO
+            rows.append(
+                _row(
+                    f"`check` of a structure with no technical user (exit 1) vs one with, "
+                    f"{skin} skin (median of {len(without.runs)}; timeout 30 s)",
+                    _s(without.seconds),
+                    _s(with_.seconds),
+                    ratio,
+                    f"≤ {TARGET_RATIO}",
+                    verdicts[f"no technical user {skin}"],
+                )
+            )
+    return rows
 
 
 @dataclass
@@ -581,6 +688,7 @@ def build_report(
     runs: dict[str, int],
     levels: list[int] | None = None,
     loads: dict[Config, str] | None = None,
+    skins: dict[str, SkinResults] | None = None,
 ) -> Report:
     levels = levels or [1, DEFAULT_LEVEL]
     verdicts: dict[str, bool] = {}
@@ -598,6 +706,7 @@ def build_report(
         )
     ]
     rows += _status_rows(status, levels, verdicts)
+    rows += _skin_rows(skins or {}, runs, verdicts)
     bot, bare = help_
     verdicts["--help"] = bot.seconds <= TARGET_HELP_S
     rows.append(
@@ -695,6 +804,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="default",
         help="the floor's `lignes par page`: the portal's default or the largest",
     )
+    parser.add_argument(
+        "--jsf-count", type=int, help="structures of the jsf2017 status run (default 50)"
+    )
+    parser.add_argument(
+        "--no-tech-runs", type=int, help="runs of the no-technical-user check (default 3)"
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown file")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -706,6 +821,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.delays = _ints(args.delays or ("0" if quick else "0,150"))
     args.levels = _ints(args.levels or f"1,{DEFAULT_LEVEL}")
     args.assets = args.assets if args.assets is not None else (6 if quick else 30)
+    args.jsf_count = args.jsf_count or (args.counts[0] if quick else 50)
+    args.no_tech_runs = args.no_tech_runs or (1 if quick else 3)
     if not all(1 <= level <= 4 for level in args.levels):
         parser.error("--levels must be between 1 and 4")
     return args
@@ -730,6 +847,30 @@ def main(argv: list[str] | None = None) -> int:
         say("--help done")
         check = measure_check(sides, args.check_runs, folder, warm_up=not args.quick)
         say("check done")
+        skins = {skin: SkinResults() for skin in SKINS}
+        skins["jsf2017"].check = measure_check(
+            sides, args.check_runs, folder, warm_up=not args.quick, skin="jsf2017"
+        )
+        say("check jsf2017 done")
+        for skin in SKINS:
+            skins[skin].no_tech = measure_no_technical_user(sides, args.no_tech_runs, folder, skin)
+        say("no technical user done")
+        level = DEFAULT_LEVEL if DEFAULT_LEVEL in args.levels else max(args.levels)
+        jsf = Config(args.jsf_count, 0, "jsf2017")
+        side = f"bot {level}"
+        # No limit here: bench/limit.py follows links and GET forms, not JSF post-backs.
+        jsf_status = measure_status(
+            sides,
+            [jsf],
+            args.levels,
+            args.status_runs,
+            folder,
+            args.assets,
+            say,
+            names=["floor", side],
+        )[jsf]
+        skins["jsf2017"].status = (jsf, side, jsf_status[side], jsf_status["floor"])
+        say("status jsf2017 done")
         status: dict[Config, dict[str, Series]] = {}
         for config in configs:
             loads[config] = load_average().split()[0]
@@ -742,7 +883,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     runs = {"check": args.check_runs, "status": args.status_runs, "help": args.help_runs}
-    report = build_report(check, status, help_, fixed_sleeps(), runs, args.levels, loads)
+    report = build_report(check, status, help_, fixed_sleeps(), runs, args.levels, loads, skins)
     info = machine(browser)
     notes = [
         f"Date: {started:%Y-%m-%d %H:%M %Z}" + (" (quick mode)" if args.quick else ""),
@@ -750,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(on {os.cpu_count()} cores; other work on the machine adds noise to every side)",
         f"`status` runs: {args.status_runs} per side and configuration, sides alternating; "
         f"the mock serves {args.assets} static files per page (see fixtures/mock_portal/"
-        "assets.py), asked again at every page load (304)",
+        "assets.py), asked again at every page load (304); the jsf2017 `status` run too",
         "Memory: VmHWM of the Python process from /proc, sampled every 10 ms; and the peak of "
         "the sum of PSS over the whole process tree (Python, Playwright's driver, Chromium; a "
         "page shared by n processes counts 1/n in each), sampled every 100 ms",

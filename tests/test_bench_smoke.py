@@ -20,7 +20,8 @@ def _cells(line: str) -> list[str]:
 def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
     output = tmp_path / "benchmarks.md"
     output.write_text(f"# Benchmarks\n\nAnalysis kept.\n\n{START}\nold\n{END}\n\nTail kept.\n")
-    # One structure, one level: the smallest run that still draws every kind of row.
+    # One structure, one level: the smallest run that still draws every kind of row, on both
+    # skins (modern and jsf2017).
     quickest = ["--quick", "--counts", "1", "--levels", "1", "--assets", "4"]
     quickest += ["--help-runs", "1", "--output", str(output)]
     done = subprocess.run(
@@ -28,7 +29,7 @@ def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a guard against a hung browser, not a timing assertion
     )
     assert done.returncode == 0, done.stderr[-3000:]
     text = output.read_text(encoding="utf-8")
@@ -44,6 +45,10 @@ def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
         "`check`, 1 structure",
         "`status`, 1 structures, no delay, --concurrency 1 vs serial floor",
         "`status`, 1 structures, no delay, --concurrency 1 vs limit at 1",
+        "`check`, 1 structure, jsf2017 skin",
+        "`status` per structure, 1 structures, no delay, jsf2017, --concurrency 1 vs serial floor",
+        "`check` of a structure with no technical user (exit 1) vs one with, modern skin",
+        "`check` of a structure with no technical user (exit 1) vs one with, jsf2017 skin",
         "`chorus-bot --help` vs `python -c pass`",
         "Peak RSS of the Python process, `check`",
         "Peak memory, bot + Playwright + Chromium (PSS), `status` over 1, --concurrency 1",
