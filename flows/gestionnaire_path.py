@@ -440,18 +440,18 @@ def each_structure_status(
         if pool is not None:
             pool.close()
     for siret in sorted(remaining or ()):
-        yield (
-            siret,
-            StructureNotFound(
-                T(
-                    "structure {siret} is not in `Mes structures` ({count} structure(s) seen)",
-                    siret=siret,
-                    count=len(seen),
-                ),
-                step=T("Mes structures"),
-                hint=T("check the SIRET, and that this manager account manages the structure"),
+        missing = StructureNotFound(
+            T(
+                "structure {siret} is not in `Mes structures` ({count} structure(s) seen)",
+                siret=siret,
+                count=len(seen),
             ),
+            step=T("Mes structures"),
+            hint=T("check the SIRET, and that this manager account manages the structure"),
         )
+        # The list's last page, as it was shown: what the user compares the SIRET with.
+        on_failure(session, siret, missing)
+        yield siret, missing
 
 
 def _rows_and_targets(
