@@ -5,11 +5,14 @@ interpreter start-up counts as it does for `chorus-bot`. It imports Playwright o
 module, so the floor pays nothing the bot adds. Settings come from the environment, set by the
 harness: BENCH_PORTAL_URL, BENCH_USERNAME, BENCH_PASSWORD, BENCH_BROWSER, BENCH_ARGS (JSON list
 of Chromium flags), BENCH_PAGE_SIZE (`max` picks the largest `lignes par page` option, to
-measure that strategy; anything else keeps the portal's default, as the bot does).
+measure that strategy; anything else keeps the portal's default, as the bot does), BENCH_SKIN
+(the mock's markup: `modern`, the default, or `jsf2017`).
 
 It prints one line per structure read (`SIRET<TAB>characters of page text`), then `read N`, for
 the harness to check that it did visit every page. It assumes the happy path of the mock portal
-(Chorus Pro in the same tab, no second factor): a floor, not a bot.
+(Chorus Pro in the same tab, no second factor): a floor, not a bot. On `jsf2017` it uses that
+skin's known markup (field names, the structures table's id, the paginator's class) where the
+bot has to perceive: a baseline, not what the bot may do.
 """
 
 from __future__ import annotations
@@ -21,13 +24,27 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-_EXPIRY = "Expiration du mot de passe de l'utilisateur technique"
+# Either apostrophe (jsf2017 sets French typography: ’), any white space (modern breaks the
+# line inside it).
+_EXPIRY = re.compile(r"Expiration\s+du\s+mot\s+de\s+passe\s+de\s+l.utilisateur\s+technique")
+_JSF = os.environ.get("BENCH_SKIN") == "jsf2017"
+# jsf2017: the page holds two data tables headed `Identifiant structure` and layout tables
+# around them; the structures' one and its paginator are known by the ids JSF gives them.
+_JSF_TABLE = '[id="formGestionnaire:tableStructures"] table[role=grid]'
+_JSF_NEXT = (
+    '[id="formGestionnaire:tableStructures_paginator_top"] '
+    ".ui-paginator-next:not(.ui-state-disabled)"
+)
 
 
 def _log_in(page, url: str, username: str, password: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(password)
+    if _JSF:  # labels sit in the form table's previous cell, not in a <label>
+        page.locator("input[name=identifiant]").fill(username)
+        page.locator("input[name=secret]").fill(password)
+    else:
+        page.get_by_label("Identifiant").fill(username)
+        page.get_by_label("Mot de passe").fill(password)
     with page.expect_navigation(wait_until="commit"):
         page.get_by_role("button", name="Connexion").click()
     with page.expect_navigation(wait_until="commit"):
@@ -37,7 +54,14 @@ def _log_in(page, url: str, username: str, password: str) -> None:
 
 
 def _table(page):
+    if _JSF:
+        return page.locator(_JSF_TABLE)
     return page.get_by_role("table").filter(has_text="Identifiant structure")
+
+
+def _row(page, siret: str):
+    rows = _table(page).locator("tbody tr") if _JSF else _table(page).get_by_role("row")
+    return rows.filter(has_text=siret)
 
 
 def _largest_page_size(page) -> None:
@@ -58,7 +82,7 @@ def _sirets(page) -> list[str]:
 
 
 def _next_page(page) -> bool:
-    link = page.get_by_role("link", name="Page suivante")
+    link = page.locator(_JSF_NEXT) if _JSF else page.get_by_role("link", name="Page suivante")
     if not link.count():
         return False
     with page.expect_navigation(wait_until="commit"):
@@ -68,16 +92,17 @@ def _next_page(page) -> bool:
 
 
 def _open_structure(page, siret: str) -> str:
-    row = _table(page).get_by_role("row").filter(has_text=siret)
+    row = _row(page, siret)
     with page.expect_navigation(wait_until="commit"):
-        row.get_by_role("button").click()
+        # jsf2017: an icon-only button named `ui-button` (its `title` is only a description)
+        (row.locator("button") if _JSF else row.get_by_role("button")).click()
     page.get_by_text(_EXPIRY).wait_for()
     return page.locator("body").inner_text()
 
 
 def check(page, siret: str) -> int:
     _table(page).wait_for()
-    while not _table(page).get_by_role("row").filter(has_text=siret).count():
+    while not _row(page, siret).count():
         if not _next_page(page):
             raise SystemExit(f"floor: {siret} not found")
     print(f"{siret}\t{len(_open_structure(page, siret))}")
@@ -96,7 +121,7 @@ def status(page) -> int:
             print(f"{siret}\t{len(_open_structure(page, siret))}")
             read += 1
             page.go_back(wait_until="commit")
-            _table(page).get_by_role("row").filter(has_text=siret).wait_for()
+            _row(page, siret).wait_for()
         if not _next_page(page):
             return read
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -37,6 +38,9 @@ from bot.jobs import (
 from bot.siret import parse_siret
 from flows.gestionnaire_path import StructuresWalk, each_structure_status, enter_chorus_pro
 from flows.models import ManagerLogin
+
+if TYPE_CHECKING:
+    from flows.session import PortalSession
 
 NO_TECHNICAL_USER = "no-technical-user"
 
@@ -175,6 +179,16 @@ def _covered(walk: StructuresWalk, settings: Settings, results: BatchResults, ac
     audit.append(settings.state_dir, record)
 
 
+def _diagnosis(run: BrowserRun) -> Callable[[PortalSession, str, ChorusBotError], None]:
+    """Keeps what the failing tab shows, in a sub-folder per structure, before it moves on."""
+
+    def save(session: PortalSession, siret: str, error: ChorusBotError) -> None:
+        if not isinstance(error, NoTechnicalUser):  # a normal state, not a failure
+            run.save_diagnosis(error, name=siret, session=session)
+
+    return save
+
+
 def worst_exit_code(results: list[StructureResult]) -> int:
     codes = [result.exit_code for result in results]
     if getattr(results, "coverage_error", None) is not None:
@@ -237,8 +251,13 @@ def check_many(
     *,
     action: str = "check",
     progress: Progress = _no_progress,
+    readers: int | None = None,
 ) -> list[StructureResult]:
-    """Reads each structure's expiry. Changes nothing on the portal."""
+    """Reads each structure's expiry. Changes nothing on the portal.
+
+    `readers` tabs read the structure pages at once (default: `concurrency`); 0 reads them in
+    the list's own tab, clicking and coming back, as `reset` does.
+    """
     check_portal_url(settings.portal_url, settings.allow_hosts)
     manager = credentials.manager_login()
     results = BatchResults()
@@ -251,9 +270,14 @@ def check_many(
         )
         wanted = set(targets) if targets is not None else None
         walk = StructuresWalk()
-        for siret, outcome in each_structure_status(run.session, home_url, wanted, walk):
-            if isinstance(outcome, ChorusBotError) and not isinstance(outcome, NoTechnicalUser):
-                run.save_diagnosis(outcome, name=siret)
+        for siret, outcome in each_structure_status(
+            run.session,
+            home_url,
+            wanted,
+            walk,
+            readers=settings.concurrency if readers is None else readers,
+            on_failure=_diagnosis(run),
+        ):
             results.append(_check_record(siret, outcome, settings, action))
             progress(siret, len(results), total)
         if targets is None:
@@ -330,11 +354,11 @@ def _due_structures(
     """
     due: list[str] = []
     walk = StructuresWalk()
-    for siret, outcome in each_structure_status(run.session, home_url, None, walk):
-        if isinstance(outcome, NoTechnicalUser):
-            results.append(_check_record(siret, outcome, settings, "reset"))  # skipped
-        elif isinstance(outcome, ChorusBotError):
-            run.save_diagnosis(outcome, name=siret)
+    # One tab, as for the resets themselves: `reset` is about secrets, not speed.
+    for siret, outcome in each_structure_status(
+        run.session, home_url, None, walk, readers=0, on_failure=_diagnosis(run)
+    ):
+        if isinstance(outcome, ChorusBotError):  # no technical user: skipped
             results.append(_check_record(siret, outcome, settings, "reset"))
         elif siret in handled:
             note = T("already handled by profile {profile} in this run", profile=handled[siret])

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -21,6 +22,9 @@ from bot.errors import BrowserError, ChorusBotError, UsageError
 from bot.hosts import page_guard
 from bot.i18n import T, _
 from bot.log import redactor
+
+if TYPE_CHECKING:
+    from flows.session import PortalSession
 
 # Flags that keep a headless Chromium quiet on closed networks and inside containers.
 CHROMIUM_ARGS = [
@@ -40,6 +44,13 @@ PROFILE_PREFERENCES = {
     "autofill": {"enabled": False, "profile_enabled": False, "credit_card_enabled": False},
     "search": {"suggest_enabled": False},
 }
+# What nobody looks at is not downloaded: Blink neither requests images (<img>, CSS
+# backgrounds) nor web fonts. Stylesheets and scripts still load: visibility and the portal's
+# own behaviour depend on them. Flags rather than Playwright routing, which would disable the
+# HTTP cache for every request and send each one through Python (docs/benchmarks.md).
+LEAN_ARGS = ["--blink-settings=imagesEnabled=false", "--disable-remote-fonts"]
+# Media has no such flag: the browser pauses those requests for us to refuse (rare, so cheap).
+_BLOCKED_TYPES = ("Media",)
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # On PATH under Windows (PATHEXT adds .exe).
 WINDOWS_PATH_BROWSERS = ("chrome", "msedge", "chromium")
@@ -334,13 +345,14 @@ class BrowserRun:
                 str(profile),
                 executable_path=executable,
                 headless=not self.settings.headed,
-                args=CHROMIUM_ARGS,
+                args=[*CHROMIUM_ARGS, *LEAN_ARGS],
                 # The password goes through Playwright's protocol, not Chromium's argv.
                 proxy=self._proxy.playwright() if self._proxy is not None else None,
                 env={**os.environ, "TMPDIR": str(self.folder / "tmp")},
                 locale="fr-FR",
                 timezone_id="Europe/Paris",
             )
+            self._refuse_media()
             pages = self._context.pages
             page = pages[0] if pages else self._context.new_page()
         except PlaywrightError as error:
@@ -390,6 +402,23 @@ class BrowserRun:
         )
         return False
 
+    def _refuse_media(self) -> None:
+        """Every tab of the browser, popups included, from their first request."""
+        # The persistent context's browser: one session for every tab it will ever open.
+        cdp = self._context.browser.new_browser_cdp_session()
+
+        def refuse(event: dict) -> None:
+            try:
+                cdp.send(
+                    "Fetch.failRequest",
+                    {"requestId": event["requestId"], "errorReason": "BlockedByClient"},
+                )
+            except Exception as error:  # the tab went away meanwhile: nothing to refuse
+                logger.debug("media request not refused: {}", type(error).__name__)
+
+        cdp.on("Fetch.requestPaused", refuse)
+        cdp.send("Fetch.enable", {"patterns": [{"resourceType": t} for t in _BLOCKED_TYPES]})
+
     def start_trace(self) -> None:
         """Only after login: a trace records every typed value."""
         if self._proxy is not None and self._proxy.password:
@@ -417,15 +446,18 @@ class BrowserRun:
                 partial.unlink()
                 logger.info(_("trace not kept: the browser stopped while writing it"))
 
-    def save_diagnosis(self, error: BaseException, name: str | None = None) -> None:
+    def save_diagnosis(
+        self, error: BaseException, name: str | None = None, session: PortalSession | None = None
+    ) -> None:
         """The failing step, its URL, a masked screenshot and the page without input values.
 
-        `name` files them in a sub-folder, for a run over many structures that goes on.
+        `name` files them in a sub-folder, for a run over many structures that goes on;
+        `session` is the tab that failed, when it is not the run's first one.
         """
         folder = self.run_dir / name if name else self.run_dir
         folder.mkdir(parents=True, exist_ok=True)
         self.kept_failures = True
-        session = self.session
+        session = session or self.session
         step = getattr(error, "step", None) or (session.current_step if session else None)
         url = session.url if session else ""
         message = error.one_line() if isinstance(error, ChorusBotError) else type(error).__name__

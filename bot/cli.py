@@ -159,6 +159,13 @@ PrometheusFile = Annotated[
         ),
     ),
 ]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        help=_("Tabs reading structures at once, 1 to 4 (default 2; config `concurrency`)."),
+    ),
+]
 # Where the password is verified (PISTE): hosts per environment, overridable for tests.
 PisteEnv = Annotated[
     str | None,
@@ -209,7 +216,10 @@ def _fr(moment) -> str:
 
 
 @app.command(
-    help=_("Read the technical login and the password's expiry date. Changes nothing."),
+    help=_(
+        "Read the technical login and the password's expiry date. Changes nothing.\n\nWith "
+        "several structures (or --all), --concurrency tabs read them at once."
+    ),
     epilog=_(
         "Examples: chorus-bot check --structure 25900096600020 --warn-days 45 ; "
         "chorus-bot check -s 25900096600020 -s 93319084500067 --json ; chorus-bot check --all"
@@ -242,6 +252,7 @@ def check(
     piste_api_url: PisteApiUrl = None,
     piste_oauth_url: PisteOauthUrl = None,
     trace: Trace = False,
+    concurrency: Concurrency = None,
     verbose: Verbose = False,
     profile: Profile = None,
     proxy: Proxy = None,
@@ -250,6 +261,7 @@ def check(
 
     with Exports(ics=ics, prometheus=prometheus) as exports:
         settings = _settings(
+            concurrency=concurrency,
             profile=profile,
             proxy=proxy,
             warn_days=warn_days,
@@ -417,8 +429,9 @@ def reset(
         credentials = _credential_source(settings)
         with _progress_reporter() as progress:
             if dry_run:
+                # One tab, as for a reset: `reset` is about secrets, not speed.
                 results = batch.check_many(
-                    settings, targets, credentials, action="dry-run", progress=progress
+                    settings, targets, credentials, action="dry-run", progress=progress, readers=0
                 )
             else:
                 results = batch.reset_many(
@@ -470,9 +483,11 @@ def reset(
 @app.command(
     help=_(
         "Every structure's technical user and expiry, soonest first. One login; changes "
-        "nothing.\n\nExit 0 guarantees that at least one structure was read, that every "
-        "structure the page announces was read, and that all of them are fine; reading none, "
-        "or fewer than announced, exits 1. A structure with no technical user is listed as "
+        "nothing.\n\nThe list is walked once in one tab; --concurrency tabs (default 2) read "
+        "the structures' pages at the same time, each going straight to its page.\n\nExit 0 "
+        "guarantees that at least one structure was read, that every structure the page "
+        "announces was read, and that all of them are fine; reading none, or fewer than "
+        "announced, exits 1. A structure with no technical user is listed as "
         "no-technical-user.\n\nWith --all-profiles: each profile's account in turn, one login "
         "each."
     ),
@@ -495,12 +510,14 @@ def status(
     browser: Browser = None,
     allow_host: AllowHost = None,
     trace: Trace = False,
+    concurrency: Concurrency = None,
     verbose: Verbose = False,
     profile: Profile = None,
     all_profiles: AllProfiles = False,
     proxy: Proxy = None,
 ) -> None:
     options = dict(
+        concurrency=concurrency,
         warn_days=warn_days,
         portal_url=portal_url,
         headed=headed,
@@ -1303,6 +1320,7 @@ def config_show(
         "reconcile",
         "browser",
         "timeout",
+        "concurrency",
         "allow_hosts",
         "piste_env",
         "piste_api_url",

@@ -27,6 +27,7 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "reconcile": (bool, True),
     "browser": (str, None),
     "timeout": (float, 30.0),
+    "concurrency": (int, 2),
     "allow_hosts": (list, []),
     "structures": (list, []),
     "piste_env": (str, "production"),
@@ -50,6 +51,7 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
 # set, and a table (e.g. [mail]) key by key.
 PROFILES = "profiles"
 PISTE_ENVS = ("production", "sandbox")
+MAX_CONCURRENCY = 4  # reader tabs at most: the portal is a public service, treated politely
 _ENV_KEYS = {
     "identifiant": "CHORUS_BOT_USERNAME",
     "portal_url": "CHORUS_BOT_PORTAL_URL",
@@ -84,6 +86,7 @@ class Settings:
     reconcile: bool = True
     browser: str | None = None
     timeout: float = 30.0
+    concurrency: int = 2  # tabs reading structures at once (status, check of several)
     allow_hosts: tuple[str, ...] = ()
     structures: tuple[str, ...] = ()
     post_reset_command: tuple[str, ...] = ()  # argv, run without a shell
@@ -281,6 +284,15 @@ def build_settings(profile: str | None = None, **options: Any) -> Settings:
         raise ConfigError(T("post_reset_timeout must be a positive number of seconds"))
     if values["timeout"] <= 0:
         raise ConfigError(T("--timeout must be a positive number of seconds"))
+    if not 1 <= values["concurrency"] <= MAX_CONCURRENCY:
+        raise ConfigError(
+            T(
+                "concurrency must be between 1 and {value}, not {value2}",
+                value=MAX_CONCURRENCY,
+                value2=values["concurrency"],
+            ),
+            hint=T("more tabs would not be polite to the portal; use --concurrency 1 to 4"),
+        )
     if values["piste_env"] not in PISTE_ENVS:
         raise ConfigError(
             T(

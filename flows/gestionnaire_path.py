@@ -32,7 +32,9 @@ from flows.pages.manager_activities import ManagerActivitiesPage
 from flows.pages.reset_result import NewPasswordScreen, ResetConfirmation
 from flows.pages.second_factor import SecondFactorPage
 from flows.pages.structure import StructurePage
-from flows.session import PortalSession
+from flows.perceive import Target
+from flows.readers import Job, OnFailure, ReaderPool
+from flows.session import Arrival, PortalSession
 
 # Short waits inside a longer deadline, so that two possible outcomes can be watched at once.
 _POLL_MS = 250
@@ -355,15 +357,28 @@ def check_flow(
     return check_structure(session, home_url, siret)
 
 
+def _no_diagnosis(session: PortalSession, siret: str, error: ChorusBotError) -> None:
+    return None
+
+
 def each_structure_status(
     session: PortalSession,
     home_url: str,
     wanted: set[str] | None = None,
     walk: StructuresWalk | None = None,
+    *,
+    readers: int = 0,
+    on_failure: OnFailure = _no_diagnosis,
 ) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
     """Reads every structure of `Mes structures` (or the `wanted` ones), walking the pages once.
 
-    A structure whose page fails yields its error and the walk goes on; a dead browser stops it.
+    With `readers` >= 1 this tab only walks the list: each row's target (the URL its control
+    leads to, or its form) goes to that many reader tabs, which load one page per structure,
+    at the same time. With 0, or for a row that only a click opens, this tab opens the
+    structure and comes back to the list (two page loads), as `reset` does.
+
+    A structure whose page fails yields its error (after `on_failure` has seen its tab) and
+    the walk goes on; a dead browser stops it. Results come as they are read, in no order.
     `walk` records what the list showed, so that the caller can tell "all read" from "none".
     """
     back_to_chorus_home(session, home_url)
@@ -371,37 +386,157 @@ def each_structure_status(
     remaining = set(wanted) if wanted is not None else None
     walk = walk if walk is not None else StructuresWalk()
     seen = walk.seen
-    page_number = 1
-    while remaining is None or remaining:
-        with session.step(N_("Mes structures"), _structures_table(session)):
-            rows = [row for row in activities.read_rows() if row.siret not in seen]
-            walk.note_announced(activities.announced_count())
-        seen.update(row.siret for row in rows)
-        for row in rows:
-            if remaining is not None and row.siret not in remaining:
-                continue
-            yield row.siret, _status_from_list(session, activities, row.siret)
-            if remaining is not None:
-                remaining.discard(row.siret)
-            activities = _back_to_list(session, home_url, row.siret, page_number)
-        with session.step(N_("Mes structures"), _next_page_control(session)):
-            if not rows or not activities.can_go_next():
-                break
-            next_structures_page(session, activities)
-            page_number += 1
+    pool = (
+        ReaderPool(session, readers, home_url=home_url, read=_read_arrived, on_failure=on_failure)
+        if readers
+        else None
+    )
+    try:
+        page_number = 1
+        while remaining is None or remaining:
+            with session.step(N_("Mes structures"), _structures_table(session)):
+                found = _rows_and_targets(activities, with_targets=pool is not None)
+                rows = [row for row, _ in found if row.siret not in seen]
+                targets = {row.siret: _reusable(row.siret, target) for row, target in found}
+                if pool is not None:
+                    yield from pool.ready()
+                    walk.note_announced(activities.announced)
+                else:
+                    walk.note_announced(activities.announced_count())
+            seen.update(row.siret for row in rows)
+            for row in rows:
+                if remaining is not None and row.siret not in remaining:
+                    continue
+                if remaining is not None:
+                    remaining.discard(row.siret)
+                target = targets.get(row.siret)
+                if pool is not None and target is not None:
+                    pool.submit(Job(row.siret, target, page_number))
+                    yield from pool.ready()
+                    continue
+                outcome = _status_from_list(session, activities, row.siret)
+                if isinstance(outcome, ChorusBotError):
+                    on_failure(session, row.siret, outcome)
+                yield row.siret, outcome
+                activities = _back_to_list(session, home_url, row.siret, page_number)
+            if pool is not None and pool.holds_posts():
+                # A posted form carries its list page's view state, which a JSF portal
+                # forgets after some pages: read them before the list moves on.
+                yield from pool.drain()
+            with session.step(N_("Mes structures"), _next_page_control(session)):
+                if not rows or not activities.can_go_next():
+                    break
+                if pool is not None:
+                    yield from pool.ready()
+                if pool is None:
+                    next_structures_page(session, activities)
+                else:
+                    yield from _next_page_serving(session, activities, pool, found[0][0].siret)
+                page_number += 1
+        if pool is not None:
+            yield from pool.drain()
+            yield from _retry_posts(session, home_url, pool, on_failure)
+    finally:
+        if pool is not None:
+            pool.close()
     for siret in sorted(remaining or ()):
-        yield (
-            siret,
-            StructureNotFound(
-                T(
-                    "structure {siret} is not in `Mes structures` ({count} structure(s) seen)",
-                    siret=siret,
-                    count=len(seen),
-                ),
-                step=T("Mes structures"),
-                hint=T("check the SIRET, and that this manager account manages the structure"),
+        missing = StructureNotFound(
+            T(
+                "structure {siret} is not in `Mes structures` ({count} structure(s) seen)",
+                siret=siret,
+                count=len(seen),
             ),
+            step=T("Mes structures"),
+            hint=T("check the SIRET, and that this manager account manages the structure"),
         )
+        # The list's last page, as it was shown: what the user compares the SIRET with.
+        on_failure(session, siret, missing)
+        yield siret, missing
+
+
+def _rows_and_targets(
+    activities: ManagerActivitiesPage, *, with_targets: bool
+) -> list[tuple[StructureRow, Target | None]]:
+    if with_targets:
+        return activities.read_rows_with_targets()
+    return [(row, None) for row in activities.read_rows()]
+
+
+def _reusable(siret: str, target: Target | None) -> Target | None:
+    """The target, when another tab can go there without a click."""
+    if target is not None and target.reusable:
+        return target
+    if target is not None:
+        logger.debug("{}: its control runs the page's own script; it is clicked", siret)
+    return None
+
+
+def _read_arrived(
+    session: PortalSession, siret: str, arrival: Arrival
+) -> TechnicalStatus | ChorusBotError:
+    """In a reader tab: the structure page it went to, once parsed.
+
+    A parsed page that already holds both lines is read at once (one look at its text); any
+    other page gets every check of the serial walk (server error, login page, the page's
+    own script still drawing it, the structure without a technical user).
+    """
+    try:
+        with session.step(N_("structure page"), _structure_block(session)):
+            arrival.wait()
+            if session.last_status is not None and 400 <= session.last_status < 500:
+                raise PortalError(
+                    T(
+                        "the portal answered HTTP {status} for the page of structure {siret}",
+                        status=session.last_status,
+                        siret=siret,
+                    ),
+                    hint=T(
+                        "run again; if it keeps happening, run with --concurrency 1 and look "
+                        "at the run folder"
+                    ),
+                )
+            structure = StructurePage(session.page, session.texts)
+            if (session.last_status or 200) < 400:
+                status = structure.read_status(siret)
+                if status is not None:
+                    logger.debug(
+                        "{}: technical user {}, expires {:%d/%m/%Y %H:%M}",
+                        siret,
+                        status.login,
+                        status.expires_at,
+                    )
+                    return status
+            session.settle()
+            structure.wait_until_shown()
+        return read_status(session, structure, siret)
+    except ChorusBotError as error:
+        if error.ends_run:
+            raise
+        return error
+
+
+def _retry_posts(
+    session: PortalSession, home_url: str, pool: ReaderPool, on_failure: OnFailure
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """Posted forms that failed, once more from their list page shown anew."""
+    failed, pool.failed_posts = pool.failed_posts, []
+    pages: dict[int, list[tuple[Job, ChorusBotError]]] = {}
+    for job, error in failed:
+        pages.setdefault(job.page_number, []).append((job, error))
+    for page_number, jobs in sorted(pages.items()):
+        activities = _reopen_list(session, home_url, page_number)
+        for job, error in jobs:
+            with session.step(
+                N_("Mes structures"), T("the row of structure {siret}", siret=job.siret)
+            ):
+                targets = {row.siret: t for row, t in activities.read_rows_with_targets()}
+            target = _reusable(job.siret, targets.get(job.siret))
+            if target is None:
+                on_failure(session, job.siret, error)
+                yield job.siret, error
+                continue
+            pool.submit(Job(job.siret, target, page_number, retry=True))
+        yield from pool.drain()
 
 
 def _status_from_list(
@@ -432,6 +567,45 @@ def _back_to_list(
         activities.wait_until_shown()
         if activities.has_row_for(siret):
             return activities
+    return _reopen_list(session, home_url, page_number)
+
+
+def _next_page_serving(
+    session: PortalSession, activities: ManagerActivitiesPage, pool: ReaderPool, first: str
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """`_next_page`, serving the reader tabs while the list loads: otherwise each would sit
+    idle, its page read, until the list is back. `first` is the SIRET of the page's first row.
+    """
+    gone = activities.row_gone(first)
+    activities.go_next(wait=False)
+    yield from _serving(pool, gone, session)
+    yield from _serving(
+        pool, lambda ms: session.page.wait_for_load_state("domcontentloaded", timeout=ms), session
+    )
+    yield from pool.ready()
+    session.settle()
+    yield from pool.ready()
+    activities.wait_until_shown()
+
+
+def _serving(
+    pool: ReaderPool, wait: Callable[[float], None], session: PortalSession
+) -> Iterator[tuple[str, TechnicalStatus | ChorusBotError]]:
+    """`wait` in short slices within the session's timeout, reading the tabs that are done
+    and starting their next structure between two slices."""
+    deadline = time.monotonic() + session.timeout_ms / 1000
+    while True:
+        try:
+            wait(_POLL_MS)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
+        yield from pool.ready()
+
+
+def _reopen_list(session: PortalSession, home_url: str, page_number: int) -> ManagerActivitiesPage:
+    """`Mes structures` from the menu again, paged to `page_number`."""
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
     with session.step(N_("Mes structures"), _next_page_control(session)):

@@ -72,7 +72,7 @@ _IS_DISABLED_JS = """el => {
 # Runs in the page: the header and data rows of one table, skipping nested tables' rows.
 # A PrimeFaces scrollable table keeps its header and body in two sibling tables: when the
 # table holding the header has no data row, the next table after it in the same block is read.
-_READ_TABLE_JS = """(table) => {
+_READ_TABLE_FN = """function readTable(table, controls) {
   const isTable = e => e.matches('table, [role=table], [role=grid], [role=treegrid]');
   const owner = e => { let p = e.parentElement; while (p && !isTable(p)) p = p.parentElement;
     return p; };
@@ -103,7 +103,20 @@ _READ_TABLE_JS = """(table) => {
       }
     }
   }
-  return { headers, rows: data.map(r => cellsOf(r, body).map(text)) };
+  // With `controls` (the selector of what a person can click): where each row's only control
+  // leads, null when it has none, 'several' when a name must tell them apart.
+  const only = r => {
+    const found = Array.from(r.querySelectorAll(controls)).filter(e => {
+      const box = e.getBoundingClientRect();
+      return box.width > 0 && box.height > 0 && getComputedStyle(e).visibility !== 'hidden'
+        && e.closest('tr, [role=row]') === r;
+    });
+    const outer = found.filter(e => !found.some(o => o !== e && o.contains(e)));
+    if (outer.length > 1) return 'several';
+    return outer.length ? targetOf(outer[0]) || 'several' : null;
+  };
+  return { headers, rows: data.map(r => cellsOf(r, body).map(text)),
+    targets: controls ? data.map(only) : [] };
 }"""
 
 # Runs in the page: which of the candidate tables a reader means. With a section title on the
@@ -187,6 +200,59 @@ _COUNT_PATTERNS = (
     r"(\d+)\s*[ée]l[ée]ment\(?s?\)?",
 )
 
+# Runs in the page: where a control leads, read as the browser would act on a click: a link's
+# href, or the request its form would send with this control as the submitter. A control with
+# its own script (onclick, a form's onsubmit, a `javascript:` or `#` link) may do anything
+# else, so it is marked `scripted` and only ever clicked.
+_TARGET_FN = """function targetOf(el) {
+  const control = el.closest('a[href], button, input[type=submit], input[type=image],'
+    + ' [role=button], [role=link], [onclick]') || el;
+  const scripted = e => !!e && (e.hasAttribute('onclick') || e.hasAttribute('onsubmit'));
+  const link = control.closest('a[href]');
+  if (link) {
+    const raw = (link.getAttribute('href') || '').trim();
+    const dead = raw === '' || raw.startsWith('#') || /^javascript:/i.test(raw);
+    return { url: link.href, method: 'get', fields: [], enctype: '',
+      scripted: dead || scripted(control) || scripted(link) };
+  }
+  const form = control.form || null;
+  const submits = control.matches('button:not([type]), button[type=submit], input[type=submit],'
+    + ' input[type=image]');
+  if (!form || !submits) return null;
+  let data;
+  try { data = new FormData(form, control); } catch (e) { data = new FormData(form); }
+  const fields = [];
+  for (const [name, value] of data.entries()) {
+    if (typeof value === 'string') fields.push([name, value]);
+  }
+  const method = (form.getAttribute('method') || 'get').toLowerCase() === 'post' ? 'post' : 'get';
+  const action = control.getAttribute('formaction') ? control.formAction : form.action;
+  let url = action;
+  if (method === 'get') {
+    const u = new URL(action);
+    u.search = new URLSearchParams(fields).toString();
+    url = u.href;
+  }
+  return { url, method, fields: method === 'post' ? fields : [],
+    enctype: form.enctype || 'application/x-www-form-urlencoded',
+    scripted: scripted(control) || scripted(form) };
+}"""
+_TARGET_JS = "(el) => { " + _TARGET_FN + " return targetOf(el); }"
+_READ_TABLE_JS = (
+    "(table, controls) => { "
+    + _TARGET_FN
+    + _READ_TABLE_FN
+    + " return readTable(table, controls); }"
+)
+_READ_WITH_TARGETS_JS = (
+    "(table, a) => { "
+    + _TARGET_FN
+    + _READ_TABLE_FN
+    + " const announced = "
+    + _ANNOUNCED_JS
+    + "; return { ...readTable(table, a.controls), announced: announced(table, a.patterns) }; }"
+)
+
 # Runs in the page: what a person would see there, for candidates.txt and `doctor`. Input
 # values are never read: they may hold a password.
 _INVENTORY_JS = """(root) => {
@@ -262,12 +328,49 @@ _WHAT_JS = """e => {
 }"""
 
 
+def is_disabled(control: Locator) -> bool:
+    """Whether a person would see this control greyed out (see _IS_DISABLED_JS)."""
+    return bool(control.evaluate(_IS_DISABLED_JS))
+
+
 def _union(locators: Iterable[Locator]) -> Locator:
     return reduce(lambda a, b: a.or_(b), locators)
 
 
 def _patterns(words: Iterable[str], exact: bool) -> list[re.Pattern[str]]:
     return [loose(w) if exact else containing(w) for w in words]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a control leads: a URL to visit, or a form to post again from another tab."""
+
+    url: str
+    method: str  # "get" or "post"
+    fields: tuple[tuple[str, str], ...] = ()  # what a post sends, the control's name included
+    enctype: str = "application/x-www-form-urlencoded"
+    scripted: bool = False  # the page's own script acts on the click: only a click will do
+
+    @property
+    def reusable(self) -> bool:
+        """Whether another tab can go there without clicking (a URL, or a plain form post)."""
+        return not self.scripted and self.url.startswith(("http://", "https://"))
+
+
+# A row with several controls: only their names can tell which one opens the row.
+SEVERAL = "several"
+
+
+def _target(found: dict | None) -> Target | None:
+    if not found:
+        return None
+    return Target(
+        url=found["url"],
+        method=found["method"],
+        fields=tuple((name, value) for name, value in found["fields"]),
+        enctype=found["enctype"] or "application/x-www-form-urlencoded",
+        scripted=bool(found["scripted"]),
+    )
 
 
 @dataclass
@@ -297,12 +400,23 @@ class Perceived:
                 return tier.first
         return self.union.first
 
+    def found(self) -> Locator | None:
+        """`best`, or None when nothing matches: one query where `present` then `best`
+        would make two."""
+        union = self.union
+        count = union.count()
+        if count == 0:
+            return None
+        if count == 1:
+            return union.first
+        return self.best()
+
     def click(self) -> None:
         self.wait()
         self.best().click()
 
     def is_disabled(self) -> bool:
-        return bool(self.best().evaluate(_IS_DISABLED_JS))
+        return is_disabled(self.best())
 
     def fill(self, value: str) -> None:
         self.wait()
@@ -425,6 +539,14 @@ class Perception:
     def alert(self) -> Locator:
         return self.page.get_by_role("alert").filter(visible=True)
 
+    # -- where controls lead ----------------------------------------------------------
+
+    @staticmethod
+    def target_of(control: Locator) -> Target | None:
+        """What a click on this control would ask the portal for, read from the page itself
+        (a link's href, or its form's action, method and fields); None when it has neither."""
+        return _target(control.evaluate(_TARGET_JS))
+
     # -- dialogs ----------------------------------------------------------------------
 
     def open_dialog(self) -> Locator:
@@ -537,10 +659,27 @@ class DataTable:
         table = self.locator
         if not table.count():
             return [], []
-        data = table.evaluate(_READ_TABLE_JS)
+        data = table.evaluate(_READ_TABLE_JS, None)
         return [normalize(h) for h in data["headers"]], [
             [normalize(c) for c in row] for row in data["rows"]
         ]
+
+    def read_with_targets(
+        self,
+    ) -> tuple[list[str], list[list[str]], list[Target | str | None], int | None]:
+        """`read`, plus where each row's only control leads (see `target_of`) and the
+        `announced_count`, in the same round trip. A target is None for a row without
+        control, SEVERAL when it has more than one (then `control_in_row` finds the one named
+        for what the row stands for)."""
+        data = self.locator.evaluate(
+            _READ_WITH_TARGETS_JS, {"controls": CLICKABLE, "patterns": list(_COUNT_PATTERNS)}
+        )
+        targets = [
+            found if found in (None, SEVERAL) else _target(found) for found in data["targets"]
+        ]
+        headers = [normalize(h) for h in data["headers"]]
+        rows = [[normalize(c) for c in row] for row in data["rows"]]
+        return headers, rows, targets, data["announced"]
 
     def row_with(self, number: str) -> Locator:
         """The table row holding this number (a SIRET), however the page groups its digits."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
@@ -13,12 +14,69 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import BrowserError, ChorusBotError, PortalError, SessionExpired
 from bot.i18n import T
+from flows.perceive import Target
 from flows.texts import DEFAULT_TEXTS, Texts
+
+if TYPE_CHECKING:  # what Page.expect_navigation returns; not exported by name
+    from playwright._impl._sync_base import EventContextManager
 
 # Raised by whoever owns the credentials when the page about to receive them is not genuine.
 HostGuard = Callable[[str], None]
 
 _BROWSER_GONE = ("has been closed", "Target closed", "Connection closed", "crashed")
+
+
+class Arrival:
+    """A navigation under way: `wait` waits until the new page is parsed (DOMContentLoaded);
+    `is_done` does not wait."""
+
+    def __init__(self, session: PortalSession, waiting: EventContextManager[Response | None]):
+        self._session = session
+        self._waiting = waiting
+        self._event = waiting.__enter__()
+
+    def wait(self) -> Response | None:
+        """Until the new page is parsed (or the navigation failed: raises); the status of
+        its document becomes the session's `last_status`."""
+        response = self._event.value
+        if response is not None:
+            self._session.last_status = response.status
+        return response
+
+    def is_done(self) -> bool:
+        return self._event.is_done()
+
+    def cancel(self) -> None:
+        """No longer waited for (its tab is closing): nothing will read its outcome."""
+        if not self._event.is_done():
+            self._waiting.__exit__(_Abandoned, _Abandoned(), None)
+
+
+class _Abandoned(Exception):
+    """Handed to a navigation wait to cancel it."""
+
+
+# Runs in the page: go where a control leads, as the browser does on a click (a GET for a URL;
+# for a form, the same fields posted again), but without waiting, so that other tabs can load
+# meanwhile. The timer lets the call return before the page starts to unload.
+_GO_JS = """(t) => { setTimeout(() => {
+  if (t.method !== 'post') { window.location.assign(t.url); return; }
+  const form = document.createElement('form');
+  form.method = 'post';
+  form.action = t.url;
+  form.enctype = t.enctype;
+  form.acceptCharset = 'UTF-8';
+  form.style.display = 'none';
+  for (const [name, value] of t.fields) {
+    const input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+  (document.body || document.documentElement).appendChild(form);
+  HTMLFormElement.prototype.submit.call(form);
+}, 0); }"""
 
 
 class PortalSession:
@@ -31,6 +89,7 @@ class PortalSession:
         timeout_ms: float,
         host_guard: HostGuard,
         texts: Texts = DEFAULT_TEXTS,
+        watch_responses: bool = True,
     ) -> None:
         self.timeout_ms = timeout_ms
         self.texts = texts
@@ -38,17 +97,58 @@ class PortalSession:
         self.current_step: str | None = None
         self.last_status: int | None = None
         self.page = page
+        # Watching responses makes Playwright send every request of the tab (a page's dozens
+        # of stylesheets and scripts) to Python; a reader tab learns its status from `go`.
+        self._watch_responses = watch_responses
         self._follow(page)
 
     def _follow(self, page: Page) -> None:
         self.page = page
         page.set_default_timeout(self.timeout_ms)
         page.set_default_navigation_timeout(self.timeout_ms)
-        page.on("response", self._record_response)
+        if self._watch_responses:
+            page.on("response", self._record_response)
 
     def switch_to(self, page: Page) -> None:
         """Chorus Pro may open in a new tab; the flow goes on there."""
         self._follow(page)
+
+    def new_tab(self) -> PortalSession:
+        """Another tab of the same logged-in browser context, with the same rules."""
+        return PortalSession(
+            self.page.context.new_page(),
+            timeout_ms=self.timeout_ms,
+            host_guard=self.host_guard,
+            texts=self.texts,
+            watch_responses=False,
+        )
+
+    def close(self) -> None:
+        try:
+            self.page.close()
+        except PlaywrightError as error:  # already gone with the browser: nothing to close
+            logger.debug("tab not closed: {}", type(error).__name__)
+
+    def go(self, target: Target) -> Arrival:
+        """Starts going to `target` and returns at once; `.wait()` waits for the new page."""
+        self.last_status = None
+        # Arrived once parsed: a tab that is done can be read at once, without a wait that
+        # would hold every other tab (see flows/readers.py).
+        arrival = Arrival(self, self.page.expect_navigation(wait_until="domcontentloaded"))
+        try:
+            self.page.evaluate(
+                _GO_JS,
+                {
+                    "url": target.url,
+                    "method": target.method,
+                    "fields": [list(field) for field in target.fields],
+                    "enctype": target.enctype,
+                },
+            )
+        except BaseException:
+            arrival.cancel()
+            raise
+        return arrival
 
     def _record_response(self, response: Response) -> None:
         request = response.request

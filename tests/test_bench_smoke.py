@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import END, START, least_squares, write_results
+from bench.harness import END, START, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,31 +20,39 @@ def _cells(line: str) -> list[str]:
 def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
     output = tmp_path / "benchmarks.md"
     output.write_text(f"# Benchmarks\n\nAnalysis kept.\n\n{START}\nold\n{END}\n\nTail kept.\n")
-    quickest = ["--quick", "--counts", "1,2", "--help-runs", "1", "--output", str(output)]
+    # One structure, one level: the smallest run that still draws every kind of row, on both
+    # skins (modern and jsf2017).
+    quickest = ["--quick", "--counts", "1", "--levels", "1", "--assets", "4"]
+    quickest += ["--help-runs", "1", "--output", str(output)]
     done = subprocess.run(
         [sys.executable, "-m", "bench", *quickest],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a guard against a hung browser, not a timing assertion
     )
     assert done.returncode == 0, done.stderr[-3000:]
     text = output.read_text(encoding="utf-8")
     assert "Analysis kept." in text and "Tail kept." in text and "\nold\n" not in text
     block = text.split(START, 1)[1].split(END, 1)[0]
     lines = [line for line in block.splitlines() if line.startswith("|")]
-    assert _cells(lines[0]) == ["Measure", "chorus-bot", "floor", "ratio", "target", "verdict"]
-    rows = {_cells(line)[0]: _cells(line) for line in lines[2:]}
+    assert _cells(lines[0]) == ["Measure", "chorus-bot", "reference", "ratio", "target", "verdict"]
+    main = lines[: next(i for i, line in enumerate(lines) if line.startswith("| Structures"))]
+    rows = {_cells(line)[0]: _cells(line) for line in main[2:]}
     assert all(len(cells) == 6 for cells in rows.values())
     names = list(rows)
     for expected in (
         "`check`, 1 structure",
-        "`status`, 1 structure(s)",
-        "`status`, 2 structure(s)",
-        "`status` marginal cost per structure",
-        "`status` linearity",
+        "`status`, 1 structures, no delay, --concurrency 1 vs serial floor",
+        "`status`, 1 structures, no delay, --concurrency 1 vs limit at 1",
+        "`check`, 1 structure, jsf2017 skin",
+        "`status` per structure, 1 structures, no delay, jsf2017, --concurrency 1 vs serial floor",
+        "`check` of a structure with no technical user (exit 1) vs one with, modern skin",
+        "`check` of a structure with no technical user (exit 1) vs one with, jsf2017 skin",
         "`chorus-bot --help` vs `python -c pass`",
         "Peak RSS of the Python process, `check`",
+        "Peak memory, bot + Playwright + Chromium (PSS), `status` over 1, --concurrency 1",
+        "Peak memory, serial floor + Chromium (PSS)",
         "Fixed sleeps in bot/ and flows/",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
@@ -52,6 +60,12 @@ def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
         if cells[3]:
             float(cells[3])  # every ratio is a number
         assert cells[5] in ("", "OK", "MISSED")
+    # The status table: one row per configuration, every side and ratio a number.
+    matrix = [_cells(line) for line in lines[len(main) :]]
+    assert matrix[0][:2] == ["Structures", "Delay"] and "limit 1" in matrix[0]
+    assert len(matrix) == 3 and matrix[2][:2] == ["1", "0 ms"]
+    for cell in matrix[2][2:-1]:
+        float(cell.removesuffix(" s"))
     for key in ("CPU", "Cores", "RAM", "OS", "Python", "Playwright", "Browser", "Date"):
         assert re.search(rf"^- {key}: \S", block, re.MULTILINE), key
     # The table is printed too, for `make bench` on a terminal.
@@ -66,11 +80,3 @@ def test_results_replace_only_the_marked_block(tmp_path):
     write_results(path, "second")
     text = path.read_text()
     assert "second" in text and "first" not in text and "hand-written" in text
-
-
-def test_least_squares_slope_and_r2():
-    fit = least_squares([(1, 2.5), (10, 7.0), (50, 27.0), (200, 102.0)])
-    assert round(fit.slope, 6) == 0.5 and round(fit.intercept, 6) == 2.0
-    assert round(fit.r2, 6) == 1.0
-    bent = least_squares([(1, 1.0), (10, 10.0), (50, 100.0), (200, 1000.0)])
-    assert bent.r2 < 0.99

@@ -4,6 +4,8 @@ and the config file's `structures`."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import keyring
 
@@ -76,6 +78,10 @@ def test_a_missing_structure_fails_alone_and_the_others_are_read(cli, portal, re
     items = {item["structure"]: item for item in json.loads(result.stdout)["structures"]}
     assert items[SIAGEP]["state"] == "ok"
     assert "not in `Mes structures`" in items[other]["error"]
+    # The list as it was shown is kept for the missing one, and only for it.
+    folder = Path(re.search(r"run folder kept: (\S+)", result.stderr).group(1))
+    assert (folder / other / "failure.json").is_file()
+    assert not (folder / SIAGEP).exists()
 
 
 def test_reset_all_touches_only_structures_within_the_window(cli, portal, real_keyring):

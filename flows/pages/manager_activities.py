@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from flows.models import StructureRow
-from flows.perceive import DataTable, Perceived, Perception
+from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target, is_disabled
 from flows.text import loose
 from flows.texts import DEFAULT_TEXTS, Texts
 
@@ -34,6 +35,8 @@ class ManagerActivitiesPage:
         self.page = page
         self.texts = texts
         self.see = Perception(page, texts)
+        self._next: Locator | None = None
+        self.announced: int | None = None  # as read by the last read_rows_with_targets
         self.structures_table: DataTable = self.see.table(
             "structures_header",
             also=[w for words in _OTHER_COLUMNS.values() for w in words],
@@ -53,11 +56,41 @@ class ManagerActivitiesPage:
         """A pager may redraw the table in place: the old page's rows go away."""
         self.structures_table.row_with(siret).first.wait_for(state="detached")
 
+    def row_gone(self, siret: str) -> Callable[[float], None]:
+        """`wait_until_row_gone`, with the row found now (finding it asks the page, which
+        must not be leaving): call it after the click, with a timeout in ms."""
+        row = self.structures_table.row_with(siret).first
+        return lambda timeout: row.wait_for(state="detached", timeout=timeout)
+
     def open_structure(self, siret: str) -> None:
         self.structures_table.control_in_row(siret, "open_structure").click()
 
+    def structure_target(self, siret: str) -> Target | None:
+        """Where the row's open control leads, so that another tab can go there directly."""
+        control = self.structures_table.control_in_row(siret, "open_structure")
+        if not control.present():
+            return None
+        return self.see.target_of(control.best())
+
     def read_rows(self) -> list[StructureRow]:
-        headers, cells = self.structures_table.read()
+        return [row for row, _ in self._rows(self.structures_table.read())]
+
+    def read_rows_with_targets(self) -> list[tuple[StructureRow, Target | None]]:
+        """The rows, each with where its open control leads (None: only a click will do), in
+        one round trip for rows with one control, one more for each row with several. The
+        total the pager announces is read with them: see `announced`."""
+        headers, cells, targets, self.announced = self.structures_table.read_with_targets()
+        found = []
+        for row, index in self._rows((headers, cells)):
+            target = targets[index] if index < len(targets) else None
+            if target == SEVERAL:
+                target = self.structure_target(row.siret)
+            found.append((row, target if isinstance(target, Target) else None))
+        return found
+
+    def _rows(self, table: tuple[list[str], list[list[str]]]) -> list[tuple[StructureRow, int]]:
+        """The rows that hold a SIRET, with their index among the table's data rows."""
+        headers, cells = table
         siret_at = _column_index(headers, self.texts.words("structures_header"))
         if siret_at is None:
             return []
@@ -67,11 +100,16 @@ class ManagerActivitiesPage:
             return values[index] if index is not None and index < len(values) else ""
 
         rows = []
-        for values in cells:
+        for index, values in enumerate(cells):
             siret = re.sub(r"\D", "", cell(values, siret_at))
             if siret:
                 rows.append(
-                    StructureRow(siret=siret, **{k: cell(values, i) for k, i in columns.items()})
+                    (
+                        StructureRow(
+                            siret=siret, **{k: cell(values, i) for k, i in columns.items()}
+                        ),
+                        index,
+                    )
                 )
         return rows
 
@@ -83,8 +121,12 @@ class ManagerActivitiesPage:
         return self.structures_table.pager_control("next_page")
 
     def can_go_next(self) -> bool:
-        control = self.next_page()
-        return control.present() and not control.is_disabled()
+        # Kept for go_next: looking for the pager control costs more than the click.
+        self._next = self.next_page().found()
+        return self._next is not None and not is_disabled(self._next)
 
-    def go_next(self) -> None:
-        self.next_page().click()
+    def go_next(self, *, wait: bool = True) -> None:
+        """`wait=False` returns once clicked, before the navigation it starts has committed:
+        the caller then waits for the page to change, doing other work meanwhile."""
+        control, self._next = self._next or self.next_page().best(), None
+        control.click(no_wait_after=not wait)
