@@ -53,6 +53,8 @@ FIELDS = (
     ":not([type=reset]):not([type=checkbox]):not([type=radio]), textarea, select"
 )
 DIALOGS = "[role=dialog], [role=alertdialog], dialog, .ui-dialog"
+# What only selects an option, so that a button must then confirm the choice.
+CHOICE_INPUTS = "input[type=radio], input[type=checkbox], [role=radio], [role=checkbox]"
 
 # Runs in the page: is this control greyed out? `disabled`, `aria-disabled`, PrimeFaces'
 # `ui-state-disabled` (its only sign before 15.x), or an <a> that leads nowhere.
@@ -178,21 +180,70 @@ _ANNOUNCED_JS = """(table, patterns) => {
   }
   return null;
 }"""
-# Runs in the page: the value after a label, in the label's own text or the next element.
-_VALUE_AFTER_JS = """(el, sources) => {
-  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim();
-  const text = clean(el.innerText || el.textContent).replace(/[\u2019\u02bc`]/g, "'");
+# Runs in the page: the value after a label. `inline`: `Label : value` in the element's own
+# text. `next`: the element says only the label, the value is the next element (a cell, a
+# field). `after`: the element ends with the label (`Votre nouveau mot de passe`), the value is
+# the next element, provided that one does not repeat the label (a sentence that merely
+# mentions the words, e.g. `Notez bien le nouveau mot de passe`, comes before the real line).
+_VALUE_AFTER_JS = """(el, [sources, mode]) => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim()
+    .replace(/[\u2019\u02bc`]/g, "'");
+  const text = clean(el.innerText || el.textContent);
   for (const source of sources) {
-    const m = text.match(new RegExp(source + '[^:]*:\\\\s*(\\\\S+)', 'i'));
-    if (m) return m[1];
-  }
-  const next = el.nextElementSibling;
-  if (next) {
+    if (mode === 'inline') {
+      const m = text.match(new RegExp(source + '[^:]*:\\\\s*(\\\\S+)', 'i'));
+      if (m) return m[1];
+      continue;
+    }
+    const whole = new RegExp('^' + source + '\\\\s*:?$', 'i');
+    const ending = new RegExp(source + '\\\\s*:?$', 'i');
+    if (!(mode === 'next' ? whole : ending).test(text)) continue;
+    const next = el.nextElementSibling;
+    if (!next) return null;
     if (next.matches('input, textarea')) return next.value.trim() || null;
-    return clean(next.innerText) || null;
+    const value = clean(next.innerText);
+    if (!value || new RegExp(source, 'i').test(value)) return null;
+    return value;
   }
   return null;
 }"""
+# Runs in the page: each drop-down list with the label a person reads for it (`for`, a
+# wrapping label, aria-labelledby, aria-label, else the nearest text before it), whether it is
+# drawn, and its options. PrimeFaces hides the native list behind one of its own: the text
+# before the hidden list is still its label.
+_SELECTS_JS = """() => {
+  const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim()
+    .replace(/[\u2019\u02bc`]/g, "'");
+  const visible = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const before = sel => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    let last = '';
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (sel.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING) break;
+      const parent = node.parentElement;
+      if (!parent || parent.closest('select, script, style, option')) continue;
+      if (clean(node.nodeValue)) last = clean(node.nodeValue);
+    }
+    return last;
+  };
+  return Array.from(document.querySelectorAll('select')).map(sel => {
+    let label = '';
+    if (sel.getAttribute('aria-labelledby')) {
+      label = sel.getAttribute('aria-labelledby').split(/\\s+/)
+        .map(id => document.getElementById(id)).filter(Boolean).map(x => x.textContent).join(' ');
+    }
+    label = clean(label) || clean(sel.getAttribute('aria-label'))
+      || (sel.labels && sel.labels.length ? clean(sel.labels[0].textContent) : '') || before(sel);
+    return { label, visible: visible(sel), options: Array.from(sel.options).map(o => ({
+      text: clean(o.text), value: o.value, disabled: o.disabled, selected: o.selected })) };
+  });
+}"""
+# What a list shows before anything is chosen: no value, or words asking to choose.
+_PLACEHOLDER = re.compile(
+    r"^(-+.*|\s*|choisi(r|ssez).*|s[ée]lectionn.*|veuillez.*|aucun.*)$", re.IGNORECASE
+)
+
 _COUNT_PATTERNS = (
     r"(\d+)\s*ligne(?:s|\(s\))?(?!\w|\s*par\s+page)",
     r"(\d+)\s*r[ée]sultat\(?s?\)?",
@@ -428,9 +479,88 @@ class Perceived:
     def inner_text(self) -> str:
         return normalize(self.best().inner_text())
 
+    def picks_only(self) -> bool:
+        """True when a click only selects (a radio button, a checkbox, or its label), so that
+        a button must then confirm the choice."""
+        return bool(self.best().evaluate(f"e => e.matches('{CHOICE_INPUTS}, label')"))
+
     def what(self) -> str:
         """Role and perceived name of the match, for `doctor` (never an input's value)."""
         return self.best().evaluate(_WHAT_JS)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One entry of a drop-down list, as a person reads it."""
+
+    text: str
+    value: str
+    selected: bool = False
+
+    @property
+    def is_placeholder(self) -> bool:
+        return not self.value.strip() or bool(_PLACEHOLDER.match(self.text))
+
+
+class DropDown:
+    """A `<select>` found by the label a person reads before it, looked up anew at each use:
+    a POST-back form redraws the whole page after each choice."""
+
+    def __init__(self, perception: Perception, key: str) -> None:
+        self.perception = perception
+        self.key = key
+        self.description = perception.texts.describe(key)
+
+    def _index(self) -> tuple[int, bool] | None:
+        """(position among the page's lists, drawn?) of the best match, drawn lists first."""
+        found = self.perception.page.evaluate(_SELECTS_JS)
+        for group in self.perception._groups(self.key, None):
+            for pattern in (loose_any(group), containing_any(group)):
+                matching = [
+                    (index, item["visible"])
+                    for index, item in enumerate(found)
+                    if pattern.search(item["label"])
+                ]
+                matching.sort(key=lambda match: not match[1])
+                if matching:
+                    return matching[0]
+        return None
+
+    def present(self) -> bool:
+        return self._index() is not None
+
+    @property
+    def locator(self) -> Locator:
+        found = self._index()
+        return self.perception.page.locator("select").nth(found[0] if found else 0)
+
+    def options(self) -> list[Option]:
+        """Every entry, placeholders included, in the order shown."""
+        found = self._index()
+        if found is None:
+            return []
+        data = self.perception.page.evaluate(_SELECTS_JS)[found[0]]
+        return [Option(o["text"], o["value"], o["selected"]) for o in data["options"]]
+
+    def choices(self) -> list[Option]:
+        """The entries a person could pick: not the `-- Choisir --` line."""
+        return [option for option in self.options() if not option.is_placeholder]
+
+    def selected(self) -> Option | None:
+        return next((o for o in self.options() if o.selected and not o.is_placeholder), None)
+
+    def choose(self, pattern: re.Pattern[str]) -> Option | None:
+        """Picks the first entry whose text matches, as a person would; None if there is none."""
+        found = self._index()
+        if found is None:
+            return None
+        for index, option in enumerate(self.options()):
+            if not option.is_placeholder and pattern.search(option.text):
+                # A list PrimeFaces hides behind its own still takes the choice (and fires
+                # `change`, which its script listens to).
+                self.locator.select_option(index=index, force=not found[1])
+                return option
+        return None
 
 
 class Perception:
@@ -479,7 +609,29 @@ class Perception:
             clickable.filter(has_text=name),
         ]
 
+    def choice(self, key: str) -> Perceived:
+        """An option a person picks among others: a radio button or checkbox by its label, or
+        a control naming it. PrimeFaces hides the radio and draws its own box: then its label
+        is what a person clicks."""
+        page = self.page
+        inputs = page.locator(CHOICE_INPUTS)
+        tiers: list[Locator] = []
+        for exact in (True, False):
+            for group in self._groups(key, None):
+                name = loose_any(group) if exact else containing_any(group)
+                tiers += [
+                    page.get_by_role("radio", name=name),
+                    page.get_by_label(name).and_(inputs),
+                    page.locator("label").filter(has_text=name),
+                ]
+        tiers += self.control(key).tiers
+        return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
+
     # -- fields -----------------------------------------------------------------------
+
+    def drop_down(self, key: str) -> DropDown:
+        """A drop-down list a person finds by its label, however attached."""
+        return DropDown(self, key)
 
     def field(self, key: str, *, secret: bool = False, exact: bool = True) -> Perceived:
         """An input a person finds by the label next to it, however the markup attaches it."""
@@ -503,12 +655,18 @@ class Perception:
         return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
 
     def value_after(self, label: Perceived, words: Iterable[str]) -> str | None:
-        """The value a person reads after a label: `Label : value`, or the next element."""
+        """The value a person reads after a label: `Label : value`, or the next element.
+
+        Every match is read inline first: a sentence mentioning the label's words before the
+        real `Label : value` line must not hand over the line itself as the value.
+        """
         sources = [label_pattern(word) for word in words]
-        for index in range(label.union.count()):
-            value = label.union.nth(index).evaluate(_VALUE_AFTER_JS, sources)
-            if value:
-                return value
+        count = label.union.count()
+        for mode in ("inline", "next", "after"):
+            for index in range(count):
+                value = label.union.nth(index).evaluate(_VALUE_AFTER_JS, [sources, mode])
+                if value:
+                    return value
         return None
 
     @staticmethod

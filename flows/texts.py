@@ -18,6 +18,15 @@ DOCUMENTED: dict[str, tuple[str, ...]] = {
     "login_submit": ("Connexion", "Se connecter"),
     "second_factor_code": ("Code de vérification", "Code de sécurité", "Code à usage unique"),
     "second_factor_submit": ("Valider", "Vérifier", "Continuer"),
+    # The page that lets the user choose the second factor (Chorus Pro since September 2024).
+    "second_factor_choice_app": ("Application d'authentification",),
+    "second_factor_choice_email": (
+        "Code envoyé par courriel",
+        "Code envoyé par e-mail",
+        "Code envoyé par mail",
+    ),
+    "second_factor_choice_key": ("Clé de sécurité",),
+    "second_factor_continue": ("Continuer", "Suivant", "Valider"),
     "applications_title": ("Liste des applications disponibles",),
     "chorus_pro": ("Chorus Pro",),
     "manager_activities": (
@@ -44,6 +53,16 @@ DOCUMENTED: dict[str, tuple[str, ...]] = {
     "reset_button": ("Réinitialiser le mot de passe (utilisateur technique)",),
     "confirm": ("Confirmer", "Valider", "Oui", "OK"),
     "new_password": ("Nouveau mot de passe",),
+    # The `Raccordements` path: Raccordements → Compte technique → the request form.
+    "raccordements": ("Raccordements",),
+    "technical_account_app": ("Compte technique",),
+    "request_type": ("Type de demande",),
+    "request_type_reset": ("Réinitialisation du mot de passe d'un compte technique",),
+    "choose_structure": ("Choisir la structure",),
+    "technical_account": ("Compte technique",),
+    "no_technical_account": ("Cette structure n'a pas de compte technique",),
+    "submit_request": ("Soumettre",),
+    "request_done": ("Votre demande a été prise en compte",),
 }
 KEYS = tuple(DOCUMENTED)
 

@@ -11,7 +11,7 @@ from flows.perceive import Perception
 from flows.texts import DEFAULT_TEXTS, Texts
 
 # Words a login error uses on French portals; the message itself is unknown and may change.
-_ERROR_WORDS = re.compile(
+ERROR_WORDS = re.compile(
     r"incorrect|invalide|erron|[ée]ch(ec|ou)|refus|inconnu|bloqu", re.IGNORECASE
 )
 
@@ -23,7 +23,7 @@ class LoginPage:
         self.identifiant = see.field("login_identifiant")
         self.password = see.field("login_password", secret=True)
         self.connect = see.control("login_submit")
-        self.error_message = see.alert().or_(see.words(_ERROR_WORDS)).first
+        self.error_message = see.alert().or_(see.words(ERROR_WORDS)).first
 
     def open(self, url: str) -> None:
         self.page.goto(url)
