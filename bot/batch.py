@@ -22,6 +22,7 @@ from bot.errors import (
     EXIT_RESCUED,
     EXIT_USAGE,
     ChorusBotError,
+    ExpiryNotShown,
     NoTechnicalUser,
     StructuresNotRead,
     UsageError,
@@ -36,8 +37,8 @@ from bot.jobs import (
     reset_in_session,
 )
 from bot.siret import parse_siret
-from flows.gestionnaire_path import StructuresWalk, each_structure_status, enter_chorus_pro
-from flows.models import ManagerLogin
+from flows.models import ManagerLogin, StructuresWalk
+from flows.paths import each_structure_status, enter_chorus_pro
 
 if TYPE_CHECKING:
     from flows.session import PortalSession
@@ -101,14 +102,19 @@ class StructureResult:
         if self.reset is not None:
             data["action"] = self.reset.action
             data["technical_login"] = self.reset.before.login
-            data["expires_before"] = self.reset.before.expires_at.isoformat()
+            data["expires_before"] = _iso(self.reset.before.expires_at)
             if self.reset.after is not None:
-                data["expires_after"] = self.reset.after.expires_at.isoformat()
+                data["expires_after"] = _iso(self.reset.after.expires_at)
         if self.error is not None:
             data["error"] = self.error.one_line()
         if self.note is not None:
             data["note"] = self.note
         return data
+
+
+def _iso(moment) -> str | None:
+    """None where the portal shows no date (the Raccordements path, see TechnicalStatus)."""
+    return moment.isoformat() if moment is not None else None
 
 
 class BatchResults(list[StructureResult]):
@@ -151,8 +157,14 @@ def _covered(walk: StructuresWalk, settings: Settings, results: BatchResults, ac
                 "no structure read in `Mes structures` (looked for a table with the header "
                 "{header})",
                 header=header,
+            )
+            if walk.where == "Mes structures"
+            else T(
+                "no structure read in `{where}` (looked for the list {value})",
+                where=walk.where,
+                value=settings.texts.describe("choose_structure"),
             ),
-            step=T("Mes structures"),
+            step=T(walk.where),
             hint=T(
                 "a manager always has at least one structure, so the page has changed or did "
                 "not load: see candidates.txt and the screenshot in the run folder, and set the "
@@ -358,7 +370,9 @@ def _due_structures(
     for siret, outcome in each_structure_status(
         run.session, home_url, None, walk, readers=0, on_failure=_diagnosis(run)
     ):
-        if isinstance(outcome, ChorusBotError):  # no technical user: skipped
+        if isinstance(outcome, ExpiryNotShown) and force and outcome.status is not None:
+            due.append(siret)  # the portal shows no date: --force resets it anyway
+        elif isinstance(outcome, ChorusBotError):  # no technical user: skipped
             results.append(_check_record(siret, outcome, settings, "reset"))
         elif siret in handled:
             note = T("already handled by profile {profile} in this run", profile=handled[siret])

@@ -368,6 +368,7 @@ class BrowserRun:
             timeout_ms=self.settings.timeout_ms,
             host_guard=page_guard(self.settings.allow_hosts),
             texts=self.settings.texts,
+            path=self.settings.path,
         )
 
     def fresh_session(self) -> bool:
@@ -394,12 +395,17 @@ class BrowserRun:
                 old.close()
             except PlaywrightError:
                 logger.debug("the old page could not be closed")
+        previous = self.session
         self.session = PortalSession(
             page,
             timeout_ms=self.settings.timeout_ms,
             host_guard=page_guard(self.settings.allow_hosts),
             texts=self.settings.texts,
+            path=self.settings.path,
         )
+        if previous is not None:  # still logged in: the path decided on the home holds
+            self.session.path = previous.path
+            self.session.documented_available = previous.documented_available
         return False
 
     def _refuse_media(self) -> None:

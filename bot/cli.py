@@ -105,6 +105,17 @@ Trace = Annotated[
         ),
     ),
 ]
+PortalPath = Annotated[
+    str | None,
+    typer.Option(
+        "--path",
+        help=_(
+            "Which way to the technical user: documented (Activités du gestionnaire), "
+            "raccordements (Raccordements, Compte technique) or auto (default: the documented "
+            "one when the portal has it)."
+        ),
+    ),
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help=_("Log debug details."))]
 Profile = Annotated[
     str | None,
@@ -207,6 +218,8 @@ def _echo_json(data: Any) -> None:
 
 
 def _fr(moment) -> str:
+    if moment is None:  # the Raccordements path of a portal that shows the date nowhere
+        return _("not shown by the portal")
     from bot.i18n import when
 
     return when(moment)
@@ -243,6 +256,7 @@ def check(
             "--verify", help=_("Also verify the stored password against the Chorus Pro API.")
         ),
     ] = False,
+    path: PortalPath = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -268,6 +282,7 @@ def check(
             piste_env=piste_env,
             piste_api_url=piste_api_url,
             piste_oauth_url=piste_oauth_url,
+            path=path,
             portal_url=portal_url,
             headed=headed,
             timeout=timeout,
@@ -373,6 +388,7 @@ def reset(
             ),
         ),
     ] = False,
+    path: PortalPath = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -393,6 +409,7 @@ def reset(
         piste_env=piste_env,
         piste_api_url=piste_api_url,
         piste_oauth_url=piste_oauth_url,
+        path=path,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,
@@ -445,7 +462,9 @@ def reset(
     before = report.before
     typer.echo(_("Structure {siret}").format(siret=report.siret))
     typer.echo(_("  Technical user : {login}").format(login=before.login))
-    if report.action in ("dry-run", "skipped"):
+    if report.action in ("dry-run", "skipped") and before.expires_at is None:
+        typer.echo(_("  Expires        : {moment}").format(moment=_fr(before.expires_at)))
+    elif report.action in ("dry-run", "skipped"):
         typer.echo(
             _("  Expires        : {moment}, in {days} days").format(
                 moment=_fr(before.expires_at), days=before.days_left()
@@ -504,6 +523,7 @@ def status(
     as_json: AsJson = False,
     ics: IcsFile = None,
     prometheus: PrometheusFile = None,
+    path: PortalPath = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -519,6 +539,7 @@ def status(
     options = dict(
         concurrency=concurrency,
         warn_days=warn_days,
+        path=path,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,
@@ -738,8 +759,10 @@ def _print_results(results, as_json: bool, runs=None) -> None:
         if result.reset is not None:
             report = result.reset
             shown = report.after or report.before
-            login, expires = shown.login, f"{shown.expires_at:%d/%m/%Y %H:%M}"
-            days, outcome = str(shown.days_left()), _state(report.action)
+            login = shown.login
+            if shown.expires_at is not None:  # None: the portal shows it nowhere
+                expires, days = f"{shown.expires_at:%d/%m/%Y %H:%M}", str(shown.days_left())
+            outcome = _state(report.action)
             if report.reconciled:
                 outcome += " (" + _("reconciled") + ")"
             if report.warnings:
@@ -1321,6 +1344,7 @@ def config_show(
         "browser",
         "timeout",
         "concurrency",
+        "path",
         "allow_hosts",
         "piste_env",
         "piste_api_url",

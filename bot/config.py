@@ -13,6 +13,7 @@ import platformdirs
 
 from bot.errors import ConfigError
 from bot.i18n import T
+from flows.models import AUTO, PATHS
 from flows.texts import DEFAULT_TEXTS, KEYS, Texts
 
 APP_NAME = "chorus-bot"
@@ -28,6 +29,8 @@ _FILE_KEYS: dict[str, tuple[type, Any]] = {
     "browser": (str, None),
     "timeout": (float, 30.0),
     "concurrency": (int, 2),
+    # Which way to the technical user: documented, raccordements, or auto (flows/paths.py).
+    "path": (str, AUTO),
     "allow_hosts": (list, []),
     "structures": (list, []),
     "piste_env": (str, "production"),
@@ -87,6 +90,7 @@ class Settings:
     browser: str | None = None
     timeout: float = 30.0
     concurrency: int = 2  # tabs reading structures at once (status, check of several)
+    path: str = AUTO  # documented, raccordements, or auto
     allow_hosts: tuple[str, ...] = ()
     structures: tuple[str, ...] = ()
     post_reset_command: tuple[str, ...] = ()  # argv, run without a shell
@@ -292,6 +296,20 @@ def build_settings(profile: str | None = None, **options: Any) -> Settings:
                 value2=values["concurrency"],
             ),
             hint=T("more tabs would not be polite to the portal; use --concurrency 1 to 4"),
+        )
+    if values["path"] not in PATHS:
+        raise ConfigError(
+            T(
+                "path (--path, or `path` in the config file) must be one of {value}, "
+                "not {value2!r}",
+                value=", ".join(PATHS),
+                value2=values["path"],
+            ),
+            hint=T(
+                "documented: Activités du gestionnaire; raccordements: Raccordements, "
+                "Compte technique; auto (the default): the documented one when the portal "
+                "has it"
+            ),
         )
     if values["piste_env"] not in PISTE_ENVS:
         raise ConfigError(

@@ -12,7 +12,12 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.i18n import T, _, localize
+
+if TYPE_CHECKING:
+    from flows.models import TechnicalStatus
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -106,6 +111,20 @@ class LoginRejected(PortalError):
 
 class SecondFactorError(PortalError):
     """The portal refused the one-time code, or none could be had."""
+
+
+class SecondFactorUnsupported(SecondFactorError):
+    """The only second factor the portal offers (a security key) cannot be automated."""
+
+
+class ExpiryNotShown(PortalError):
+    """The portal shows no expiry date for the technical user's password on the path in use."""
+
+    def __init__(
+        self, message: str, *, status: TechnicalStatus | None = None, **kwargs: str | None
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.status = status  # what was read: the technical login, without an expiry
 
 
 class SessionExpired(PortalError):

@@ -168,7 +168,9 @@ def build_message(
         "",
         f"  Structure (SIRET)           : {new.siret}",
         f"  Utilisateur technique       : {new.login}",
-        f"  Nouvelle date d'expiration  : {french_date(after.expires_at)} (heure de Paris)",
+        f"  Nouvelle date d'expiration  : {french_date(after.expires_at)} (heure de Paris)"
+        if after.expires_at is not None
+        else "  Nouvelle date d'expiration  : non affichée par le portail",
         "",
         "L'ancien mot de passe ne fonctionne plus : le connecteur qui appelle l'API Chorus Pro "
         "avec ce compte technique doit être mis à jour dès maintenant.",

@@ -18,6 +18,7 @@ from bot.errors import (
     EXIT_OK,
     AlreadyRunning,
     ChorusBotError,
+    ExpiryNotShown,
     HandoverFailed,
     Interrupted,
     KeyringError,
@@ -29,19 +30,13 @@ from bot.errors import (
     VerificationFailed,
 )
 from bot.hosts import check_portal_url
-from bot.i18n import T, _
+from bot.i18n import N_, T, _
 from bot.log import redactor
 from bot.piste import Verification
 from bot.rescue import write_rescue
 from bot.siret import parse_siret
-from flows.gestionnaire_path import (
-    ResetOutcome,
-    check_flow,
-    check_structure,
-    enter_chorus_pro,
-    reset_structure,
-)
-from flows.models import ManagerLogin, NewPassword, TechnicalStatus
+from flows.models import ManagerLogin, NewPassword, ResetOutcome, TechnicalStatus
+from flows.paths import check_flow, check_structure, enter_chorus_pro, reset_structure
 
 
 @dataclass(frozen=True)
@@ -73,6 +68,8 @@ class CheckReport:
             "expires_at": self.status.expires_at.isoformat(),
             "days_left": self.days_left,
             "state": self.state,
+            # `structure page` (documented path) or `raccordements` (the Raccordements form).
+            "expiry_source": self.status.expiry_source,
         }
         if self.verification is not None:
             data["verification"] = self.verification.as_dict()
@@ -234,6 +231,25 @@ def reset_in_session(
     def before_reset(status: TechnicalStatus) -> bool:
         read_before.append(status)
         record.technical_login = status.login
+        if status.expires_at is None:
+            # The Raccordements path of a portal that shows the date nowhere.
+            if not force:
+                raise ExpiryNotShown(
+                    T(
+                        "the portal does not show when the password of {login} expires, so "
+                        "whether a reset is due cannot be told",
+                        login=status.login,
+                    ),
+                    step=N_("Compte technique"),
+                    hint=T(
+                        "`chorus-bot reset --structure {siret} --force` resets it anyway",
+                        siret=siret,
+                    ),
+                    status=status,
+                )
+            logger.info("{}: expiry not shown by the portal; resetting (--force)", siret)
+            run.stop_trace()
+            return True
         record.expiry_before = status.expires_at.isoformat()
         days = status.days_left()
         if not force and days > settings.within_days:
@@ -283,11 +299,16 @@ def reset_in_session(
         )
     except ChorusBotError as error:
         if stored and not isinstance(error, PasswordRescued):
-            error.hint = (
-                T("{hint}; the new password IS stored in the keyring", hint=error.hint)
-                if error.hint
-                else T("the new password IS stored in the keyring")
-            )
+            kept = T("the new password IS stored in the keyring")
+            if getattr(error, "new_password_may_be_in_force", False):
+                # Raccordements: stored before `Soumettre`, whose answer was lost.
+                kept = T(
+                    "the new password IS stored in the keyring ({service}) and the old one "
+                    "under {previous}",
+                    service=secret_store.technical_service(siret),
+                    previous=secret_store.previous_service(siret),
+                )
+            error.hint = T("{hint}; {kept}", hint=error.hint, kept=kept) if error.hint else kept
         if not (error.reset_may_have_happened and settings.reconcile and read_before):
             raise
         if isinstance(error, Interrupted):  # the user said stop: no second reset
@@ -519,13 +540,17 @@ def _handover_failed(report: ResetReport, record: audit.AuditRecord, error: Hand
 
 
 def _confirm_reset(siret: str, result: ResetOutcome, record) -> ResetReport:
-    record.expiry_after = result.after.expires_at.isoformat()
-    if result.after.expires_at <= result.before.expires_at:
+    before, after = result.before.expires_at, result.after.expires_at
+    if after is not None:
+        record.expiry_after = after.isoformat()
+    # Without a date to compare (the portal shows none), the portal's own answer to the
+    # request, which the flow waited for, is the confirmation.
+    if before is not None and after is not None and after <= before:
         record.outcome = "reset-unconfirmed"
         raise ResetNotConfirmed(
             T(
                 "the portal still shows the expiry {expires_at:%d/%m/%Y %H:%M:%S} after the reset",
-                expires_at=result.after.expires_at,
+                expires_at=after,
             ),
             step=T("expiry re-read"),
             hint=T(

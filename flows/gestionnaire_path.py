@@ -1,7 +1,8 @@
-"""The documented path: DGFiP login → Chorus Pro → Activités du gestionnaire → the structure.
+"""The documented path: Chorus Pro → Activités du gestionnaire → Mes structures → the
+structure's page → `Réinitialiser le mot de passe (utilisateur technique)`.
 
-The other path of the newer portal (`Raccordements` → `Compte technique`) would sit beside this
-module with the same two flows.
+The login, second factor and Chorus Pro's home are shared with the `Raccordements` path
+(flows/raccordements_path.py) and live in flows/entry.py; their names are kept here too.
 """
 
 from __future__ import annotations
@@ -9,175 +10,72 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from loguru import logger
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import (
     ChorusBotError,
-    LoginRejected,
     NoTechnicalUser,
     PasswordNotShown,
     PortalError,
-    SecondFactorError,
     StructureNotFound,
 )
 from bot.i18n import N_, T
-from flows.models import ManagerLogin, NewPassword, StructureRow, TechnicalStatus
-from flows.pages.applications import ApplicationsPage
+
+# The shared steps, under the names other code imports from here (see __all__).
+from flows.entry import (
+    POLL_MS,
+    _nothing,
+    back_to_chorus_home,
+    enter_chorus_pro,
+    follow_chorus_pro,
+    log_in,
+    open_chorus_pro,
+    pass_second_factor,
+    submit_login,
+)
+from flows.models import (
+    ManagerLogin,
+    NewPassword,
+    ResetOutcome,
+    StructureRow,
+    StructuresWalk,
+    TechnicalStatus,
+)
 from flows.pages.chorus_home import ChorusHomePage
-from flows.pages.login import LoginPage
 from flows.pages.manager_activities import ManagerActivitiesPage
 from flows.pages.reset_result import NewPasswordScreen, ResetConfirmation
-from flows.pages.second_factor import SecondFactorPage
 from flows.pages.structure import StructurePage
 from flows.perceive import Target
 from flows.readers import Job, OnFailure, ReaderPool
 from flows.session import Arrival, PortalSession
 
-# Short waits inside a longer deadline, so that two possible outcomes can be watched at once.
-_POLL_MS = 250
+_POLL_MS = POLL_MS
 
-
-@dataclass
-class StructuresWalk:
-    """What a walk through `Mes structures` saw: the structures read, the total announced."""
-
-    seen: set[str] = field(default_factory=set)
-    announced: int | None = None  # when the pager shows one, e.g. `(14 ligne(s))`
-
-    def note_announced(self, count: int | None) -> None:
-        if count is not None:
-            self.announced = max(count, self.announced or 0)
-
-
-@dataclass(frozen=True)
-class ResetOutcome:
-    before: TechnicalStatus
-    after: TechnicalStatus
-
-
-def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
-    texts = session.texts
-    login = LoginPage(session.page, texts)
-    expecting = T(
-        "the login form ({value}, {value2})",
-        value=texts.describe("login_identifiant"),
-        value2=texts.describe("login_password"),
-    )
-    with session.step(N_("login"), expecting):
-        login.open(start_url)
-        session.settle()
-        login.password.wait()
-        submit_login(session, login, manager)
-    second_factor = SecondFactorPage(session.page, session.texts)
-    if second_factor.is_shown():
-        pass_second_factor(session, second_factor, manager)
-
-
-def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> None:
-    """Types the credentials into the login form on screen (genuine host only) and sends it.
-
-    Returns once the application list or the second factor's page shows. Call it inside the
-    `login` step: the session must not take the login page for an expired session.
-    """
-    session.host_guard(session.url)
-    login.fill_identifiant(manager.identifiant)
-    session.host_guard(session.url)
-    login.fill_password(manager.password)
-    login.submit()
-    session.settle()
-    _wait_after_login(session, login)
-
-
-def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
-    applications = ApplicationsPage(session.page, session.texts)
-    second_factor = SecondFactorPage(session.page, session.texts)
-    applications.title.union.or_(second_factor.code.union).or_(login.error_message).first.wait_for()
-    if applications.is_shown() or second_factor.is_shown():
-        return
-    detail = login.error_text()
-    raise LoginRejected(
-        T("the portal refused the identifiant or password ({detail})", detail=detail)
-        if detail
-        else T("the portal refused the identifiant or password"),
-        hint=T(
-            "check them with `chorus-bot credentials set`; the bot does not retry, "
-            "so that the account is not locked"
-        ),
-    )
-
-
-def pass_second_factor(
-    session: PortalSession, page: SecondFactorPage, manager: ManagerLogin
-) -> None:
-    with session.step(
-        N_("second factor"),
-        T("the page after {value}", value=session.texts.describe("second_factor_code")),
-    ):
-        if manager.one_time_code is None:
-            raise SecondFactorError(T("the portal asks for a one-time code and none is configured"))
-        code = manager.one_time_code()
-        session.host_guard(session.url)
-        page.enter_code(code)
-        session.settle()
-        applications = ApplicationsPage(session.page, session.texts)
-        applications.title.union.or_(page.error_message).first.wait_for()
-        if not applications.is_shown():
-            detail = page.error_text()
-            raise SecondFactorError(
-                T("the portal refused the one-time code ({detail})", detail=detail)
-                if detail
-                else T("the portal refused the one-time code"),
-                hint=T("check the TOTP secret with `chorus-bot credentials set --totp`"),
-            )
-
-
-def open_chorus_pro(session: PortalSession) -> None:
-    applications = ApplicationsPage(session.page, session.texts)
-    with session.step(
-        N_("application list"), T("the link {value}", value=session.texts.describe("chorus_pro"))
-    ):
-        applications.title.wait()
-        if not applications.has_chorus_pro():
-            raise PortalError(
-                T(
-                    "the application list has no link {value}",
-                    value=session.texts.describe("chorus_pro"),
-                ),
-                hint=T("this account may lack Chorus Pro access: log in by hand to check"),
-            )
-    follow_chorus_pro(session, applications)
-
-
-def follow_chorus_pro(session: PortalSession, applications: ApplicationsPage) -> None:
-    """Clicks `Chorus Pro` and waits for its home, in this tab or in the one it opens."""
-    with session.step("application list", f"the link {session.texts.describe('chorus_pro')}"):
-        popups: list = []
-        session.page.on("popup", lambda popup: popups.append(popup))
-        applications.click_chorus_pro()
-    with session.step(N_("Chorus Pro home"), _chorus_home(session)):
-        _follow_same_or_new_tab(session, popups)
-        session.settle()
-        ChorusHomePage(session.page, session.texts).manager_activities.wait()
-
-
-def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
-    """`Chorus Pro` opens in the same tab on some portals and in a new one on others."""
-    deadline = time.monotonic() + session.timeout_ms / 1000
-    home = ChorusHomePage(session.page, session.texts)
-    while True:
-        if popups:
-            session.switch_to(popups[0])
-            session.page.wait_for_load_state("domcontentloaded")
-            return
-        try:
-            home.manager_activities.wait(timeout=_POLL_MS)
-            return
-        except PlaywrightTimeoutError:
-            if time.monotonic() > deadline:
-                raise
+__all__ = [
+    "ResetOutcome",
+    "StructuresWalk",
+    "back_to_chorus_home",
+    "check_flow",
+    "check_structure",
+    "each_structure_status",
+    "enter_chorus_pro",
+    "find_structure",
+    "follow_chorus_pro",
+    "list_structures",
+    "log_in",
+    "next_structures_page",
+    "open_chorus_pro",
+    "open_manager_activities",
+    "page_through",
+    "pass_second_factor",
+    "read_status",
+    "reset_flow",
+    "reset_password",
+    "reset_structure",
+    "submit_login",
+]
 
 
 def _chorus_home(session: PortalSession) -> str:
@@ -308,34 +206,6 @@ def read_status(session: PortalSession, structure: StructurePage, siret: str) ->
             status.expires_at,
         )
         return status
-
-
-def _nothing() -> None:
-    return None
-
-
-def enter_chorus_pro(
-    session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
-    *,
-    on_logged_in: Callable[[], None] = _nothing,
-) -> str:
-    """Logs in and opens Chorus Pro; returns the `Accueil connecté` URL to come back to."""
-    log_in(session, start_url, manager)
-    on_logged_in()
-    open_chorus_pro(session)
-    return session.url
-
-
-def back_to_chorus_home(session: PortalSession, home_url: str) -> None:
-    """Between two structures: the menu is on `Accueil connecté`, one page away."""
-    if session.url == home_url:
-        return
-    with session.step(N_("Chorus Pro home"), _chorus_home(session)):
-        session.page.goto(home_url)
-        session.settle()
-        ChorusHomePage(session.page, session.texts).manager_activities.wait()
 
 
 def check_structure(session: PortalSession, home_url: str, siret: str) -> TechnicalStatus:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,23 +21,64 @@ class StructureRow:
     status: str
 
 
+# `--path` / config `path`: the way to the technical user's password. `auto`: the documented
+# one when Chorus Pro's home offers `Activités du gestionnaire`, else `Raccordements`.
+DOCUMENTED = "documented"
+RACCORDEMENTS = "raccordements"
+AUTO = "auto"
+PATHS = (DOCUMENTED, RACCORDEMENTS, AUTO)
+
+# Where an expiry date was read (`check --json`'s `expiry_source`).
+STRUCTURE_PAGE = "structure page"
+RACCORDEMENTS_FORM = "raccordements"
+
+
 @dataclass(frozen=True)
 class TechnicalStatus:
-    """The technical user of a structure, as its page shows it."""
+    """The technical user of a structure, as the portal shows it.
+
+    `expires_at` is None only on the Raccordements path of a portal that shows the date
+    nowhere: `check` then fails, and only `reset --force` goes on.
+    """
 
     siret: str
     login: str
-    expires_at: datetime  # aware, Europe/Paris
+    expires_at: datetime | None  # aware, Europe/Paris
+    expiry_source: str | None = STRUCTURE_PAGE
 
     def days_left(self, now: datetime | None = None) -> int:
         now = now or datetime.now(PARIS)
-        seconds = (self.expires_at - now).total_seconds()
+        seconds = (self._known_expiry() - now).total_seconds()
         # Whole days, rounded down: "expires in 0 days" means today, negative means expired.
         return int(seconds // 86400)
 
     def is_expired(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(PARIS)
-        return self.expires_at <= now
+        return self._known_expiry() <= now
+
+    def _known_expiry(self) -> datetime:
+        if self.expires_at is None:
+            raise ValueError(f"the expiry of {self.login} is not known")
+        return self.expires_at
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    before: TechnicalStatus
+    after: TechnicalStatus
+
+
+@dataclass
+class StructuresWalk:
+    """What a walk through the structures list saw: the structures read, the total announced."""
+
+    seen: set[str] = field(default_factory=set)
+    announced: int | None = None  # when the pager shows one, e.g. `(14 ligne(s))`
+    where: str = "Mes structures"  # the list walked, for messages
+
+    def note_announced(self, count: int | None) -> None:
+        if count is not None:
+            self.announced = max(count, self.announced or 0)
 
 
 @dataclass(frozen=True)

@@ -90,9 +90,17 @@ class PortalSession:
         host_guard: HostGuard,
         texts: Texts = DEFAULT_TEXTS,
         watch_responses: bool = True,
+        path: str = "auto",
     ) -> None:
         self.timeout_ms = timeout_ms
         self.texts = texts
+        # The way to the technical user wanted (`documented`, `raccordements`, `auto`), and
+        # the one taken, decided on Chorus Pro's home after login (flows/entry.py).
+        self.path_choice = path
+        self.path: str | None = None
+        # Whether the home offers `Activités du gestionnaire`: the Raccordements path reads
+        # the expiry on the structure page when it can.
+        self.documented_available = False
         self.host_guard = host_guard
         self.current_step: str | None = None
         self.last_status: int | None = None
