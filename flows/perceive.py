@@ -611,8 +611,8 @@ class Perception:
 
     def choice(self, key: str) -> Perceived:
         """An option a person picks among others: a radio button or checkbox by its label, or
-        a control naming it. PrimeFaces hides the radio and draws its own box: then its label
-        is what a person clicks."""
+        a control naming it. PrimeFaces hides the radio and draws its own box: its label is
+        what a person clicks."""
         page = self.page
         inputs = page.locator(CHOICE_INPUTS)
         tiers: list[Locator] = []
@@ -620,9 +620,11 @@ class Perception:
             for group in self._groups(key, None):
                 name = loose_any(group) if exact else containing_any(group)
                 tiers += [
+                    # The label first: PrimeFaces keeps the radio itself off screen, where a
+                    # click cannot reach it, and a click on a label picks its radio anywhere.
+                    page.locator("label").filter(has_text=name),
                     page.get_by_role("radio", name=name),
                     page.get_by_label(name).and_(inputs),
-                    page.locator("label").filter(has_text=name),
                 ]
         tiers += self.control(key).tiers
         return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))

@@ -260,6 +260,8 @@ def _with_expiry(
     ):
         fill_form(session, form, siret, login, until=_REVEALED)
         expires_at = form.expiry()
+    # Leaving the form drops the request, and no page a failure saves shows its password.
+    back_to_chorus_home(session, home_url)
     logger.debug(
         "{}: technical user {}, expiry {}",
         siret,
