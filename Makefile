@@ -18,7 +18,10 @@
 #                      extra pytest args: make test PYTEST_ARGS='-k foo -x'
 #                      in PYTEST_WORKERS parallel workers (pytest-xdist; default: one per
 #                      core; PYTEST_WORKERS=0 runs everything in one process)
-#   make demo          same setup, then scripts/demo.sh inside the throwaway keyring
+#   make demo          same setup, then scripts/demo.sh inside the throwaway keyring: the
+#                      seed's documented path through the DGFiP portal (2017)
+#   make demo PORTAL=2026   the same on today's Chorus Pro: its own login, a TOTP second
+#                      factor, the documented path and the Raccordements one
 #   make lint          ruff check + ruff format --check
 #   make format        ruff check --fix + ruff format
 #   make bench         venv + browser, then python -m bench
@@ -34,6 +37,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= auto
+PORTAL ?= 2017
 
 .PHONY: help venv browser keyring-deps test-servers proxy-deps ocr-deps test demo lint format \
 	bench clean
@@ -72,7 +76,7 @@ test: venv browser keyring-deps test-servers proxy-deps ocr-deps
 		$(PYTEST_ARGS)
 
 demo: venv browser keyring-deps
-	bash scripts/with-keyring.sh bash scripts/demo.sh
+	PORTAL=$(PORTAL) bash scripts/with-keyring.sh bash scripts/demo.sh
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

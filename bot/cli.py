@@ -29,11 +29,11 @@ from bot.i18n import N_, T, _, localize
 app = typer.Typer(
     name="chorus-bot",
     help=_(
-        "Reads and resets the Chorus Pro technical user's password through the DGFiP portal, "
-        "and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; 2 bad usage or input; "
-        "3 expires within the warning window (check); 4 expired (check); 5 new password saved "
-        "to a rescue file (reset); 6 reset done but the hand-over (mail, post_reset_command) "
-        "failed; 130 interrupted."
+        "Reads and resets the Chorus Pro technical user's password through the DGFiP portal "
+        "or Chorus Pro's own, and keeps it in the OS keyring.\n\nExit codes: 0 OK; 1 failure; "
+        "2 bad usage or input; 3 expires within the warning window (check); 4 expired "
+        "(check); 5 new password saved to a rescue file (reset); 6 reset done but the "
+        "hand-over (mail, post_reset_command) failed; 130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
