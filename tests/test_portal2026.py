@@ -147,6 +147,11 @@ def test_emailed_code_typed_on_a_terminal(tmp_path, portal26, real_keyring):
     log_text = (cli.state_dir / "chorus-bot.log").read_text(encoding="utf-8")
     assert "second factor: the code sent by e-mail" in log_text
     assert portal.outbox[0].code not in log_text.replace(SIAGEP, "")
+    assert portal.outbox[0].code not in output.replace(SIAGEP, "").replace(
+        portal.outbox[0].code + "\r\n",
+        "",  # the terminal echoes what the person types
+    )
+    cli.assert_no_secret(_secrets(portal))  # the state folder: log, history, run folders
 
 
 def _mailbox_cli(tmp_path, portal: MockPortal, mail_server, timeout: float) -> Cli:
@@ -336,6 +341,41 @@ def test_where_no_page_shows_the_expiry_check_says_so_and_reset_force_works(
     _assert_reset_stored(portal, SOON, before)
     assert [r["outcome"] for r in history(cli.state_dir)[-3:]] == ["failed", "failed", "reset"]
     cli.assert_no_secret(_secrets(portal, before[0]))
+
+
+def test_a_keyring_failing_on_raccordements_rescues_the_password_then_submits(
+    tmp_path, portal26, real_keyring
+):
+    portal = portal26()
+    cli = _cli(tmp_path, portal)
+    _store_totp(cli)
+    before = _snapshot(portal, SOON)
+
+    result = cli(
+        "reset",
+        "--structure",
+        SOON,
+        "--path",
+        "raccordements",
+        PYTHON_KEYRING_BACKEND="tests.keyring_backends.RefusesTechnicalWrites",
+    )
+
+    assert result.returncode == 5, result.output
+    line = error_line(result)
+    assert line.startswith("chorus-bot: error: keyring: ") and "chorus-bot recover" in line
+    # Kept safe in the rescue file, so it was put in force: never a password nobody has.
+    record = portal.state.structure(SOON)
+    assert record.reset_count == before[2] + 1 and record.tech_password != before[0]
+    (rescue,) = (cli.state_dir / "rescue").glob("*.json")
+    assert record.tech_password in rescue.read_text(encoding="utf-8")
+    assert secret_store.get_technical(SOON) is None
+    cli.assert_no_secret(_secrets(portal, before[0]))
+
+    recovered = cli("recover")
+
+    assert recovered.returncode == 0, recovered.output
+    stored = secret_store.get_technical(SOON)
+    assert stored is not None and stored.password == record.tech_password
 
 
 @pytest.mark.parametrize("fault", ["http500", "slow"])
