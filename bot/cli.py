@@ -577,14 +577,16 @@ def status(
 @app.command(
     help=_(
         "Walk the whole path read-only and say, step by step, what the bot finds.\n\nLogin "
-        "page (fields and button), second factor (when asked), application list and `Chorus "
-        "Pro`, `Activités du gestionnaire`, every page of `Mes structures`, one structure's "
-        "page (technical user, expiry, users block) and the reset button, which is found and "
-        "NEVER clicked. One line per step: found / not found, the element's role and "
-        "perceived name, milliseconds. Writes report.html in the run folder (what each step "
-        "looked for and its [texts] key, what matched, masked screenshots), to attach to a "
-        "support request.\n\nExit codes: 0 every step found; 1 a step not found or not "
-        "reached; 2 bad usage."
+        "page (fields and button), second factor (its choice, then the code, when asked), "
+        "application list and `Chorus Pro`, Chorus Pro's home, then the path in use "
+        "(--path): every page of `Mes structures`, one structure's page (technical user, "
+        "expiry, users block) and the reset button, which is found and NEVER clicked; or "
+        "`Raccordements`, the `Compte technique` form up to the new password and "
+        "`Soumettre`, found and NEVER clicked. One line per step: found / not found / not "
+        "needed, the element's role and perceived name, milliseconds. Writes report.html in "
+        "the run folder (what each step looked for and its [texts] key, what matched, masked "
+        "screenshots), to attach to a support request.\n\nExit codes: 0 every step found; 1 "
+        "a step not found or not reached; 2 bad usage."
     ),
     epilog=_(
         "Examples: chorus-bot doctor ; chorus-bot doctor --structure 25900096600020 --timeout 60"
@@ -602,6 +604,7 @@ def doctor(
             ),
         ),
     ] = None,
+    path: PortalPath = None,
     portal_url: PortalUrl = None,
     headed: Headed = False,
     timeout: Timeout = None,
@@ -614,6 +617,7 @@ def doctor(
     settings = _settings(
         profile=profile,
         proxy=proxy,
+        path=path,
         portal_url=portal_url,
         headed=headed,
         timeout=timeout,

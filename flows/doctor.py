@@ -1,4 +1,9 @@
-"""`doctor`: the documented path walked read-only, one result per step.
+"""`doctor`: the path in use walked read-only, one result per step.
+
+The login (the DGFiP portal's or Chorus Pro's own), the second factor (its choice page, then
+the code), then the path `--path` takes on Chorus Pro's home: the documented one (`Mes
+structures`, a structure's page, the reset button) or `Raccordements` (the `Compte technique`
+form up to the new password and `Soumettre`); the other path's steps are `not needed`.
 
 Every step looks for its element the way the other flows do (the same page objects, the same
 `[texts]`), is timed, and ends found / not found. The walk goes on after a step that is not
@@ -6,7 +11,9 @@ found whenever the next one can still be reached, and stops where it cannot (no 
 nothing after it is reached).
 
 Nothing is changed on the portal: the reset button is found and never clicked, and no
-confirmation is ever answered (Playwright dismisses a browser dialog nobody listens to).
+confirmation is ever answered (Playwright dismisses a browser dialog nobody listens to). On
+the Raccordements form the portal shows a new password once the account is chosen; it takes
+effect only on `Soumettre`, which is found and never clicked, and the form is left at once.
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
+from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 
-from bot.errors import BrowserError, ChorusBotError, PortalError
+from bot.errors import BrowserError, ChorusBotError, NoTechnicalUser, PortalError
 from bot.i18n import N_, T
+from flows import gestionnaire_path, raccordements_path
+from flows.entry import choose_path, choose_second_factor
 from flows.gestionnaire_path import (
     StructuresWalk,
     back_to_chorus_home,
@@ -29,12 +39,13 @@ from flows.gestionnaire_path import (
     pass_second_factor,
     submit_login,
 )
-from flows.models import ManagerLogin, StructureRow
+from flows.models import RACCORDEMENTS, ManagerLogin, StructureRow
 from flows.pages.applications import ApplicationsPage
 from flows.pages.chorus_home import ChorusHomePage
 from flows.pages.login import LoginPage
 from flows.pages.manager_activities import ManagerActivitiesPage
-from flows.pages.second_factor import SecondFactorPage
+from flows.pages.raccordements import RaccordementsPage, TechnicalAccountForm
+from flows.pages.second_factor import SecondFactorChoicePage, SecondFactorPage
 from flows.pages.structure import StructurePage
 from flows.perceive import Perceived
 from flows.session import PortalSession
@@ -44,11 +55,29 @@ from flows.texts import Texts
 FOUND = N_("found")
 NOT_FOUND = N_("not found")
 NOT_ASKED = N_("not asked")  # the portal asked no second factor
-NOT_NEEDED = N_("not needed")  # one page of structures: no pager to follow
+NOT_NEEDED = N_("not needed")  # one page of structures, or a step of the path not taken
 NOT_REACHED = N_("not reached")  # an earlier step failed and this one cannot be reached
 OK_STATUSES = (FOUND, NOT_ASKED, NOT_NEEDED)
 # Without --structure, how many structures are opened to find one with a technical user.
 MAX_TRIED = 10
+# The steps of each path: those of the path not taken are `not needed`.
+DOCUMENTED_STEPS = (
+    "structures_header",
+    "next_page",
+    "structures_list",
+    "open_structure",
+    "users_block",
+    "technical_user",
+    "reset_button",
+)
+RACCORDEMENTS_STEPS = (
+    "technical_account_app",
+    "request_type",
+    "choose_structure",
+    "technical_account",
+    "new_password",
+    "submit_request",
+)
 
 
 @dataclass
@@ -82,6 +111,9 @@ def planned_steps(texts: Texts) -> list[DoctorStep]:
                    T("a field labelled {text}, or the masked field", text=d("login_password"))),
         DoctorStep("login_submit", T("login page: button"), "login",
                    T("a button {text}", text=d("login_submit"))),
+        DoctorStep("second_factor_choice", T("second factor: choice of factor"), "second factor",
+                   T("an option {app} or {email}, when the portal lets the user choose",
+                     app=d("second_factor_choice_app"), email=d("second_factor_choice_email"))),
         DoctorStep("second_factor_code", T("second factor: code field"), "second factor",
                    T("a field labelled {text}, when the portal asks",
                      text=d("second_factor_code"))),
@@ -93,6 +125,23 @@ def planned_steps(texts: Texts) -> list[DoctorStep]:
                    T("a link {text}", text=d("chorus_pro"))),
         DoctorStep("manager_activities", T("Chorus Pro home: menu entry"), "Chorus Pro home",
                    T("a menu entry {text}", text=d("manager_activities"))),
+        DoctorStep("raccordements", T("Chorus Pro home: Raccordements"), "Chorus Pro home",
+                   T("a menu entry {text}, for the Raccordements path", text=d("raccordements"))),
+        DoctorStep("technical_account_app", T("Raccordements: Compte technique"), "Raccordements",
+                   T("a control {text}", text=d("technical_account_app"))),
+        DoctorStep("request_type", T("Compte technique: type of request"), "Compte technique",
+                   T("the list {text} and its entry {entry}", text=d("request_type"),
+                     entry=d("request_type_reset"))),
+        DoctorStep("choose_structure", T("Compte technique: the structures"), "Compte technique",
+                   T("the list {text} (`<SIRET> - <Raison sociale>`)", text=d("choose_structure"))),
+        DoctorStep("technical_account", T("Compte technique: the technical account"),
+                   "Compte technique",
+                   T("the list {text} once the structure is chosen", text=d("technical_account"))),
+        DoctorStep("new_password", T("Compte technique: the new password (never submitted)"),
+                   "new password",
+                   T("the line {text} once the account is chosen", text=d("new_password"))),
+        DoctorStep("submit_request", T("Compte technique: Soumettre (never clicked)"), "Soumettre",
+                   T("a button {text}", text=d("submit_request"))),
         DoctorStep("structures_header", T("Mes structures: the table"), "Mes structures",
                    T("the table whose header reads {text}, under the title {title} when the page "
                      "shows it", text=d("structures_header"), title=d("structures_section"))),
@@ -135,6 +184,13 @@ def doctor_walk(
             yield step
 
 
+def _close_source(code_source) -> None:
+    """A mailbox opened for a code that will never be typed is closed."""
+    close = getattr(code_source, "close", None)
+    if callable(close):
+        close()
+
+
 class _Stop(Exception):
     """Nothing after this step can be reached."""
 
@@ -146,6 +202,7 @@ class _Walker:
         self.steps = steps
         self.home_url = ""
         self.rows: list[StructureRow] = []
+        self.code_source = None  # where the code comes from after the choice of factor
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -218,10 +275,20 @@ class _Walker:
         try:
             yield from self._login(start_url, manager)
             yield from self._chorus_pro()
-            activities = yield from self._structures()
-            yield from self._structure(activities, siret)
+            if self.session.path == RACCORDEMENTS:
+                yield from self._not_needed(DOCUMENTED_STEPS, T("the Raccordements path is taken"))
+                yield from self._raccordements(siret)
+            else:
+                yield from self._not_needed(RACCORDEMENTS_STEPS, T("the documented path is taken"))
+                activities = yield from self._structures()
+                yield from self._structure(activities, siret)
         except _Stop:
             return
+
+    def _not_needed(self, names: tuple[str, ...], why: str) -> Iterator[DoctorStep]:
+        started = time.monotonic()
+        for name in names:
+            yield self._decide(self.steps[name], NOT_NEEDED, started, detail=why)
 
     def _login(self, start_url: str, manager: ManagerLogin) -> Iterator[DoctorStep]:
         steps = self.steps
@@ -262,13 +329,27 @@ class _Walker:
         yield from self._second_factor(manager)
 
     def _second_factor(self, manager: ManagerLogin) -> Iterator[DoctorStep]:
-        code_step, submit_step = (
+        choice_step, code_step, submit_step = (
+            self.steps["second_factor_choice"],
             self.steps["second_factor_code"],
             self.steps["second_factor_submit"],
         )
         started = time.monotonic()
+        choice = SecondFactorChoicePage(self.session.page, self.texts)
+        code_source = None
+        if choice.is_shown() or choice.asks_security_key_only():
+            yield from self._choose_factor(choice, manager, started)
+            code_source = self.code_source
+        else:
+            self._decide(
+                choice_step, NOT_ASKED, started, detail=T("the portal offered no choice of factor")
+            )
+            yield choice_step
+        started = time.monotonic()
         second_factor = SecondFactorPage(self.session.page, self.texts)
         if not second_factor.is_shown():
+            if code_source is not None:
+                _close_source(code_source)
             for step in (code_step, submit_step):
                 self._decide(step, NOT_ASKED, started, detail=T("the portal asked for no code"))
                 yield step
@@ -279,12 +360,13 @@ class _Walker:
         yield code_step
         yield self._last(submit_step)
         if not (code_step.ok and submit_step.ok):
+            _close_source(code_source)
             raise _Stop
         applications = self.steps["applications_title"]
         started = time.monotonic()
         if not self._attempt(
             applications,
-            lambda: pass_second_factor(self.session, second_factor, manager),
+            lambda: pass_second_factor(self.session, second_factor, manager, code_source),
             started=started,
             phase="second factor",
         ):
@@ -292,35 +374,362 @@ class _Walker:
             yield self._last(applications)
             raise _Stop
 
+    def _choose_factor(
+        self, choice: SecondFactorChoicePage, manager: ManagerLogin, started: float
+    ) -> Iterator[DoctorStep]:
+        """The choice page: the option the run takes is looked at, then chosen as `check`
+        chooses it (the authenticator when its secret is stored, else the e-mailed code)."""
+        step = self.steps["second_factor_choice"]
+        screen = T("second factor choice")
+        self.code_source = None
+        if choice.asks_security_key_only():
+            self._decide(
+                step,
+                NOT_FOUND,
+                started,
+                screen=screen,
+                detail=T(
+                    "only a security key is offered, which cannot be automated: add the "
+                    "authenticator application (TOTP, recommended) to the account"
+                ),
+            )
+            yield self._last(step)
+            raise _Stop
+        has_totp = bool(manager.has_totp_secret and manager.has_totp_secret())
+        app = choice.offers_app() and (has_totp or not choice.offers_email())
+        option = choice.app if app else choice.email
+        self._decide(
+            step,
+            FOUND,
+            started,
+            screen=screen,
+            matched=option.what(),
+            detail=T("the authenticator application") if app else T("the code sent by e-mail"),
+        )
+        yield self._last(step)
+        holder: list = []
+        code_step = self.steps["second_factor_code"]
+        if not self._attempt(
+            code_step,
+            lambda: holder.append(choose_second_factor(self.session, choice, manager)),
+            started=time.monotonic(),
+            phase="second factor",
+        ):
+            code_step.screen = T("after the choice")
+            yield self._last(code_step)
+            raise _Stop
+        self.code_source = holder[0]
+
     def _chorus_pro(self) -> Iterator[DoctorStep]:
         steps = self.steps
-        screen = T("application list")
-        applications = ApplicationsPage(self.session.page, self.texts)
         title, link = steps["applications_title"], steps["chorus_pro"]
+        applications = ApplicationsPage(self.session.page, self.texts)
+        home = ChorusHomePage(self.session.page, self.texts)
         started = time.monotonic()
-        if self._attempt(title, applications.title.wait, started=started):
-            self._look(title, applications.title, started, screen)
-        title.screen = screen
-        self._look(link, applications.chorus_pro, time.monotonic(), screen)
-        yield title
-        yield self._last(link)
-        if not link.ok:
-            raise _Stop
+        if home.is_shown() and not applications.is_shown():
+            why = T("Chorus Pro's own login leads to its home directly")
+            for step in (title, link):
+                self._decide(step, NOT_NEEDED, started, detail=why)
+                yield step
+        else:
+            screen = T("application list")
+            if self._attempt(title, applications.title.wait, started=started):
+                self._look(title, applications.title, started, screen)
+            title.screen = screen
+            self._look(link, applications.chorus_pro, time.monotonic(), screen)
+            yield title
+            yield self._last(link)
+            if not link.ok:
+                raise _Stop
+            started = time.monotonic()
+            if not self._attempt(
+                steps["manager_activities"],
+                lambda: follow_chorus_pro(self.session, applications),
+                started=started,
+            ):
+                steps["manager_activities"].screen = T("Chorus Pro home")
+                yield self._last(steps["manager_activities"])
+                raise _Stop
+        yield from self._home(started)
 
-        menu = steps["manager_activities"]
-        started = time.monotonic()
-        if not self._attempt(
-            menu, lambda: follow_chorus_pro(self.session, applications), started=started
-        ):
-            menu.screen = T("Chorus Pro home")
-            yield self._last(menu)
-            raise _Stop
+    def _home(self, started: float) -> Iterator[DoctorStep]:
+        """Both menu entries looked at; the path decided as the other commands decide it."""
+        menu, raccordements = self.steps["manager_activities"], self.steps["raccordements"]
+        screen = T("Chorus Pro home")
         self.home_url = self.session.url
         home = ChorusHomePage(self.session.page, self.texts)
-        self._look(menu, home.manager_activities, started, T("Chorus Pro home"))
-        yield self._last(menu)
-        if not menu.ok:
+        error = ""
+        try:
+            choose_path(self.session)
+        except ChorusBotError as failure:
+            if failure.ends_run and not isinstance(failure, BrowserError):
+                raise
+            error = failure.message
+        path = self.session.path
+        for step, entry, other in (
+            (menu, home.manager_activities, T("the Raccordements path is taken")),
+            (raccordements, home.raccordements, T("the documented path is taken")),
+        ):
+            self._look(step, entry, started, screen)
+            taken = (step is menu) == (path != RACCORDEMENTS)
+            if not step.ok and path is not None and not taken:
+                self._decide(step, NOT_NEEDED, started, detail=T("absent: {other}", other=other))
+            elif step.ok:
+                step.detail = T("the path taken") if taken and path else T("present")
+        if error:
+            wanted = raccordements if self.session.path_choice == RACCORDEMENTS else menu
+            self._decide(wanted, NOT_FOUND, started, detail=error)
+        yield menu
+        yield self._last(raccordements)
+        if self.session.path is None:
             raise _Stop
+
+    # -- the Raccordements path ----------------------------------------------------------
+
+    def _raccordements(self, siret: str | None) -> Iterator[DoctorStep]:
+        steps = self.steps
+        app_step = steps["technical_account_app"]
+        started = time.monotonic()
+        holder: list = []
+
+        def open_raccordements() -> None:
+            ChorusHomePage(self.session.page, self.texts).open_raccordements()
+            self.session.settle()
+            page = RaccordementsPage(self.session.page, self.texts)
+            page.wait_until_shown()
+            holder.append(page)
+
+        if not self._attempt(app_step, open_raccordements, started=started):
+            app_step.screen = "Raccordements"
+            yield self._last(app_step)
+            raise _Stop
+        self._look(app_step, holder[0].technical_account_app, started, "Raccordements")
+        yield self._last(app_step)
+        if not app_step.ok:
+            raise _Stop
+        yield from self._request_form(holder[0], siret)
+
+    def _request_form(
+        self, raccordements: RaccordementsPage, siret: str | None
+    ) -> Iterator[DoctorStep]:
+        steps = self.steps
+        kind, structures, account = (
+            steps["request_type"],
+            steps["choose_structure"],
+            steps["technical_account"],
+        )
+        screen = T("Compte technique form")
+        form = TechnicalAccountForm(self.session.page, self.texts)
+        started = time.monotonic()
+
+        def open_form() -> None:
+            raccordements.open_technical_account()
+            self.session.settle()
+            form.wait_until_shown()
+            raccordements_path.fill_form(self.session, form, None, until="structures")
+
+        if not self._attempt(kind, open_form, started=started):
+            kind.screen = screen
+            yield self._last(kind)
+            raise _Stop
+        entry = form.request_type.selected()
+        self._decide(
+            kind,
+            FOUND,
+            started,
+            screen=screen,
+            matched=T("list {text}", text=form.request_type.description),
+            detail=T("entry {text}", text=entry.text) if entry else "",
+        )
+        rows = form.structures()
+        self.rows = rows
+        self._decide(
+            structures,
+            FOUND if rows else NOT_FOUND,
+            time.monotonic(),
+            screen=screen,
+            matched=T("list {text}", text=form.structure.description) if rows else "",
+            detail=T("{count} structure(s) offered", count=len(rows))
+            if rows
+            else T("no structure offered"),
+        )
+        yield kind
+        yield structures
+        if not rows:
+            raise _Stop
+
+        known = [row.siret for row in rows]
+        started = time.monotonic()
+        if siret is not None and siret not in known:
+            self._decide(
+                account,
+                NOT_FOUND,
+                started,
+                screen=screen,
+                detail=T(
+                    "structure {siret} is not offered ({count} offered): check the SIRET, and "
+                    "that this account manages it",
+                    siret=siret,
+                    count=len(known),
+                ),
+            )
+            yield self._last(account)
+            raise _Stop
+        candidates = [siret] if siret is not None else known[:MAX_TRIED]
+        chosen: tuple[str, str] | None = None
+        passed_over: list[str] = []
+        for candidate in candidates:
+            found: list = []
+
+            def accounts(candidate: str = candidate, found: list = found) -> None:
+                try:
+                    found.extend(raccordements_path.fill_form(self.session, form, candidate))
+                except NoTechnicalUser:
+                    found.append(None)
+
+            if not self._attempt(account, accounts, started=started):
+                account.screen = screen
+                yield self._last(account)
+                raise _Stop
+            if found and found[0] is not None:
+                chosen = (candidate, found[0])
+                break
+            passed_over.append(candidate)
+        if chosen is None:
+            self._decide(
+                account,
+                NOT_FOUND,
+                started,
+                screen=screen,
+                detail=T(
+                    "none of the structure(s) {sirets} has a technical account: run doctor "
+                    "with --structure on one that has",
+                    sirets=", ".join(passed_over),
+                ),
+            )
+            yield self._last(account)
+            raise _Stop
+        detail = T("structure {siret}, login {login}", siret=chosen[0], login=chosen[1])
+        if passed_over:
+            detail = T(
+                "{detail}; passed over, no technical account: {sirets}",
+                detail=detail,
+                sirets=", ".join(passed_over),
+            )
+        self._decide(
+            account,
+            FOUND,
+            started,
+            screen=screen,
+            detail=detail,
+            matched=T("list {text}", text=form.account.description),
+        )
+        yield self._last(account)
+        yield from self._revealed(form, *chosen)
+
+    def _revealed(self, form: TechnicalAccountForm, siret: str, login: str) -> Iterator[DoctorStep]:
+        """The account chosen: the new password shown (never read out, never submitted),
+        `Soumettre` found, the expiry where the portal shows it; then the form is left."""
+        steps = self.steps
+        password, submit, expiry = (
+            steps["new_password"],
+            steps["submit_request"],
+            steps["expiry"],
+        )
+        screen = T("Compte technique form, {siret}", siret=siret)
+        started = time.monotonic()
+        if not self._attempt(
+            password,
+            lambda: raccordements_path.fill_form(
+                self.session, form, siret, login, until="revealed"
+            ),
+            started=started,
+        ):
+            password.screen = screen
+            yield self._last(password)
+            raise _Stop
+        readable = bool(form.read_password())
+        self._decide(
+            password,
+            FOUND if readable else NOT_FOUND,
+            started,
+            screen=screen,
+            matched=form.new_password.label.what() if form.new_password.label.present() else "",
+            detail=T("shown, masked here, never submitted")
+            if readable
+            else T("no readable password after the label (a reset would stop before Soumettre)"),
+        )
+        if self._look(submit, form.submit_button, time.monotonic(), screen):
+            submit.detail = T("found, not clicked")
+        started = time.monotonic()
+        date = form.expiry()
+        if date is not None:
+            self._decide(
+                expiry,
+                FOUND,
+                started,
+                screen=screen,
+                matched=form.expiry_line.what(),
+                detail=T(
+                    "expires {moment} (Europe/Paris), on the form",
+                    moment=date.strftime("%d/%m/%Y %H:%M:%S"),
+                ),
+            )
+        yield password
+        yield submit if date is not None else self._last(submit)
+        if date is not None:
+            yield self._last(expiry)
+        # Leaving the form drops the request and its password: nothing stays pending.
+        try:
+            back_to_chorus_home(self.session, self.home_url)
+        except ChorusBotError as error:
+            if error.ends_run and not isinstance(error, BrowserError):
+                raise
+            logger.debug("doctor: could not leave the form: {}", error.message)
+        if date is None:
+            yield from self._expiry_elsewhere(siret)
+
+    def _expiry_elsewhere(self, siret: str) -> Iterator[DoctorStep]:
+        expiry = self.steps["expiry"]
+        started = time.monotonic()
+        if not self.session.documented_available:
+            self._decide(
+                expiry,
+                NOT_FOUND,
+                started,
+                screen=T("Chorus Pro home"),
+                detail=T(
+                    "neither the Raccordements form nor a structure page (no `Activités du "
+                    "gestionnaire`) shows it: check exits 1, reset --force still works"
+                ),
+            )
+            yield expiry
+            return
+        holder: list = []
+        if not self._attempt(
+            expiry,
+            lambda: holder.append(
+                gestionnaire_path.check_structure(self.session, self.home_url, siret)
+            ),
+            started=started,
+            phase="structure page",
+        ):
+            expiry.screen = T("structure {siret}", siret=siret)
+            yield self._last(expiry)
+            return
+        status = holder[0]
+        self._decide(
+            expiry,
+            FOUND,
+            started,
+            screen=T("structure {siret}", siret=siret),
+            matched=T("the structure page of {siret}", siret=siret),
+            detail=T(
+                "expires {moment} (Europe/Paris)",
+                moment=status.expires_at.strftime("%d/%m/%Y %H:%M:%S"),
+            ),
+        )
+        yield self._last(expiry)
 
     def _structures(self) -> Generator[DoctorStep, None, ManagerActivitiesPage]:
         """`Mes structures`, every page (rows kept in `self.rows`); returns the list page."""

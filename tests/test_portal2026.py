@@ -432,3 +432,74 @@ def test_path_is_checked_and_shown(tmp_path, real_keyring):
     cli.config_file.write_text('path = "sideways"\n', encoding="utf-8")
     assert cli("config", "show").returncode == 2
     assert MANAGER_PASSWORD not in "".join(r.output for r in cli.runs)
+
+
+# -- doctor walks the path in use -----------------------------------------------------------
+
+
+def _portal_state(portal: MockPortal) -> list[tuple]:
+    return [
+        (record.siret, record.tech_password, record.expiry, record.reset_count)
+        for record in portal.state.all_structures
+    ]
+
+
+def _doctor_lines(stdout: str) -> dict[str, str]:
+    from flows.doctor import planned_steps
+    from flows.texts import DEFAULT_TEXTS
+
+    names = [step.name for step in planned_steps(DEFAULT_TEXTS)]
+    return {
+        name: line for line in stdout.splitlines() for name in names if name in line.split()[:4]
+    }
+
+
+def test_doctor_walks_raccordements_up_to_soumettre_and_changes_nothing(
+    tmp_path, portal26, real_keyring
+):
+    portal = portal26(skin="jsf2017")
+    cli = _cli(tmp_path, portal)
+    _store_totp(cli)
+    before = _portal_state(portal)
+
+    result = cli("doctor", "--path", "raccordements", "--structure", SOON)
+
+    assert result.returncode == 0, result.output
+    lines = _doctor_lines(result.stdout)
+    for name in (
+        "second_factor_choice",
+        "raccordements",
+        "technical_account_app",
+        "request_type",
+        "choose_structure",
+        "technical_account",
+        "new_password",
+        "submit_request",
+        "expiry",
+    ):
+        assert lines[name].startswith("found "), lines[name]
+    for name in ("applications_title", "structures_header", "reset_button"):
+        assert lines[name].startswith("not needed "), lines[name]
+    assert "not clicked" in lines["submit_request"]
+    assert "14 structure(s) offered" in lines["choose_structure"]
+    assert _portal_state(portal) == before
+    cli.assert_no_secret(_secrets(portal))
+
+
+def test_doctor_says_where_no_page_shows_the_expiry(tmp_path, portal26, real_keyring):
+    portal = portal26(documented_path=False)
+    cli = _cli(tmp_path, portal)
+    _store_totp(cli)
+    before = _portal_state(portal)
+
+    result = cli("doctor")
+
+    assert result.returncode == 1, result.output
+    lines = _doctor_lines(result.stdout)
+    assert lines["manager_activities"].startswith("not needed "), lines["manager_activities"]
+    assert lines["raccordements"].startswith("found "), lines["raccordements"]
+    assert lines["expiry"].startswith("NOT FOUND "), lines["expiry"]
+    assert "reset --force still works" in lines["expiry"]
+    assert "1 step(s) not found or not reached: expiry" in result.stdout
+    assert _portal_state(portal) == before
+    cli.assert_no_secret(_secrets(portal))
