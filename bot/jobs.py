@@ -247,7 +247,7 @@ def reset_in_session(
                     ),
                     status=status,
                 )
-            logger.info("{}: expiry not shown by the portal; resetting (--force)", siret)
+            logger.info(_("{}: expiry not shown by the portal; resetting (--force)"), siret)
             run.stop_trace()
             return True
         record.expiry_before = status.expires_at.isoformat()

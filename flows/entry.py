@@ -20,7 +20,7 @@ from bot.errors import (
     SecondFactorError,
     SecondFactorUnsupported,
 )
-from bot.i18n import N_, T
+from bot.i18n import N_, T, _
 from flows.models import AUTO, DOCUMENTED, RACCORDEMENTS, ManagerLogin
 from flows.pages.applications import ApplicationsPage
 from flows.pages.chorus_home import ChorusHomePage
@@ -159,7 +159,7 @@ def choose_second_factor(
             )
         has_totp = bool(manager.has_totp_secret and manager.has_totp_secret())
         if choice.offers_app() and (has_totp or not choice.offers_email()):
-            logger.info("second factor: the authenticator application")
+            logger.info(_("second factor: the authenticator application"))
             choice.choose_app()
             _wait_for_code_page(session)
             return None
@@ -167,7 +167,7 @@ def choose_second_factor(
             raise SecondFactorError(
                 T("the portal e-mails a verification code and no source for it is configured")
             )
-        logger.info("second factor: the code sent by e-mail")
+        logger.info(_("second factor: the code sent by e-mail"))
         wait_for_code = manager.expect_email_code()  # right before the portal sends it
         try:
             choice.choose_email()

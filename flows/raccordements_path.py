@@ -35,7 +35,7 @@ from bot.errors import (
     PortalError,
     StructureNotFound,
 )
-from bot.i18n import N_, T
+from bot.i18n import N_, T, _
 from flows import gestionnaire_path
 from flows.entry import POLL_MS, _nothing, back_to_chorus_home, enter_chorus_pro
 from flows.models import (
@@ -223,7 +223,7 @@ def read_status(session: PortalSession, home_url: str, siret: str) -> TechnicalS
         logins = fill_form(session, form, siret)
     if len(logins) > 1:
         logger.info(
-            "{}: {} technical accounts ({}); the first is the one read",
+            _("{}: {} technical accounts ({}); the first is the one read"),
             siret,
             len(logins),
             ", ".join(logins),
@@ -244,7 +244,7 @@ def _with_expiry(
         if status.login in logins:
             return status
         logger.warning(
-            "{}: the structure page names {}, the Raccordements form {}: the form's is kept",
+            _("{}: the structure page names {}, the Raccordements form {}: the form's is kept"),
             siret,
             status.login,
             logins[0],
