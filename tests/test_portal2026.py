@@ -18,7 +18,7 @@ import pyotp
 import pytest
 
 from bot import secret_store
-from fixtures.mock_portal import Fault, MockPortal
+from fixtures.mock_portal import Fault, MockPortal, server2026
 from fixtures.mock_portal import pages as mock_pages
 from tests.conftest import MANAGER_PASSWORD, PAGE3_SIRET, SIAGEP, Cli, portal_secrets
 from tests.runs import error_line, history, store_technical, wait_until
@@ -31,11 +31,26 @@ DOCUMENTED = mock_pages.GESTIONNAIRE_PATH
 
 
 @pytest.fixture
-def portal26(make_portal):
-    """A portal of today (flavour 2026) with these options."""
+def portal26(make_portal, monkeypatch):
+    """A portal of today (flavour 2026) with these options.
+
+    The Raccordements form puts a new password on screen as soon as the technical account is
+    chosen, submitted or not (a read, doctor): each one it draws is kept in `portal.shown` for
+    the secret scan, since no record of the portal holds those that were never submitted.
+    """
+    shown: list[str] = []
+    draw = server2026.generate_password
+
+    def draw_and_keep(*args, **kwargs) -> str:
+        shown.append(draw(*args, **kwargs))
+        return shown[-1]
+
+    monkeypatch.setattr(server2026, "generate_password", draw_and_keep)
 
     def start(**options) -> MockPortal:
-        return make_portal(flavour="2026", **options)
+        portal = make_portal(flavour="2026", **options)
+        portal.shown = shown
+        return portal
 
     return start
 
@@ -67,6 +82,7 @@ def _secrets(portal: MockPortal, *more: str) -> list[str]:
     """Every password the portal knows, every code it sent, and the run's own secrets."""
     return [
         *portal_secrets(portal),
+        *portal.shown,  # drawn on the Raccordements form, submitted or not
         *(mail.code for mail in portal.outbox),
         SEED_TOTP_SECRET,
         *more,
@@ -151,7 +167,12 @@ def test_emailed_code_typed_on_a_terminal(tmp_path, portal26, real_keyring):
         portal.outbox[0].code + "\r\n",
         "",  # the terminal echoes what the person types
     )
-    cli.assert_no_secret(_secrets(portal))  # the state folder: log, history, run folders
+    # The person's own typing, echoed by the terminal, is the one place the code may show;
+    # everything else (the bot's output, log, history, run folders) is scanned for it.
+    cli.terminals = [
+        (args, seen.replace(portal.outbox[0].code + "\r\n", "", 1)) for args, seen in cli.terminals
+    ]
+    cli.assert_no_secret(_secrets(portal))
 
 
 def _mailbox_cli(tmp_path, portal: MockPortal, mail_server, timeout: float) -> Cli:
@@ -311,6 +332,7 @@ def test_status_on_raccordements_lists_the_structures_the_form_offers(
     assert all(row["expiry_source"] == "raccordements" for row in data["structures"])
     assert result.returncode == 4, result.output  # one of them is expired
     assert all(record.reset_count == 0 for record in portal.state.all_structures)
+    assert portal.shown  # the form showed new passwords, never submitted: scanned for below
     cli.assert_no_secret(_secrets(portal))
 
 
@@ -367,7 +389,7 @@ def test_a_keyring_failing_on_raccordements_rescues_the_password_then_submits(
     record = portal.state.structure(SOON)
     assert record.reset_count == before[2] + 1 and record.tech_password != before[0]
     (rescue,) = (cli.state_dir / "rescue").glob("*.json")
-    assert record.tech_password in rescue.read_text(encoding="utf-8")
+    assert json.loads(rescue.read_text(encoding="utf-8"))["password"] == record.tech_password
     assert secret_store.get_technical(SOON) is None
     cli.assert_no_secret(_secrets(portal, before[0]))
 
@@ -483,6 +505,7 @@ def test_doctor_walks_raccordements_up_to_soumettre_and_changes_nothing(
     assert "not clicked" in lines["submit_request"]
     assert "14 structure(s) offered" in lines["choose_structure"]
     assert _portal_state(portal) == before
+    assert portal.shown  # the form drew a password, which doctor read but never submitted
     cli.assert_no_secret(_secrets(portal))
 
 
@@ -503,3 +526,85 @@ def test_doctor_says_where_no_page_shows_the_expiry(tmp_path, portal26, real_key
     assert "1 step(s) not found or not reached: expiry" in result.stdout
     assert _portal_state(portal) == before
     cli.assert_no_secret(_secrets(portal))
+
+
+def test_doctor_on_todays_portal_walks_the_documented_path_when_auto_finds_it(
+    tmp_path, portal26, real_keyring
+):
+    portal = portal26()
+    cli = _cli(tmp_path, portal, CHORUS_BOT_USERNAME=EMAIL)
+    _store_totp(cli)
+    before = _portal_state(portal)
+
+    started = time.time()
+    result = cli("doctor", "--structure", SIAGEP)
+    ended = time.time()
+
+    assert result.returncode == 0, result.output
+    lines = _doctor_lines(result.stdout)
+    for name in (
+        "login_identifiant",
+        "login_submit",
+        "second_factor_choice",
+        "second_factor_code",
+        "manager_activities",
+        "structures_header",
+        "open_structure",
+        "technical_user",
+        "expiry",
+        "reset_button",
+    ):
+        assert lines[name].startswith("found "), lines[name]
+    # Chorus Pro's own login leads to its home: no DGFiP application list; the home also
+    # offers Raccordements (seen, so `auto` can choose), whose form is not needed.
+    for name in (
+        "applications_title",
+        "technical_account_app",
+        "choose_structure",
+        "submit_request",
+    ):
+        assert lines[name].startswith("not needed "), lines[name]
+    assert "not clicked" in lines["reset_button"]
+    assert not _visited(portal, FORM)
+    assert _portal_state(portal) == before and portal.shown == []
+    cli.assert_no_secret(_secrets(portal, *_totp_codes_around(started, ended)))
+
+
+# -- in French ----------------------------------------------------------------------------
+
+
+def test_todays_portal_in_french_no_expiry_shown_and_a_security_key(
+    tmp_path, portal26, real_keyring
+):
+    """The new messages (an expiry shown nowhere, the forced reset, a security key only) are
+    French under a French locale, with no English left in what the user reads."""
+    from tests.test_french import FRENCH, assert_french
+
+    portal = portal26(documented_path=False)
+    cli = _cli(tmp_path, portal)
+    _store_totp(cli)
+    before = _snapshot(portal, SOON)
+
+    check = cli("check", "--structure", SOON, **FRENCH)
+    forced = cli("reset", "--structure", SOON, "--force", **FRENCH)
+
+    assert check.returncode == 1, check.output
+    assert _french_error(check).startswith("chorus-bot: erreur : ")
+    assert_french(check.output)
+    assert forced.returncode == 0, forced.output
+    assert "non affichée par le portail" in forced.stdout
+    assert_french(forced.output)
+    _assert_reset_stored(portal, SOON, before)
+
+    keyed = portal26(second_factors=("key",))
+    key_only = Cli(home=tmp_path, portal_url=keyed.url)("check", "--structure", SIAGEP, **FRENCH)
+
+    assert key_only.returncode == 1, key_only.output
+    assert _french_error(key_only).startswith("chorus-bot: erreur : ")
+    assert_french(key_only.output)
+    cli.assert_no_secret(_secrets(portal, before[0]))
+
+
+def _french_error(result) -> str:
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("chorus-bot: erreur")]
+    return line
