@@ -57,7 +57,7 @@ if [[ "$PORTAL" == 2026 ]]; then
         "chorus-bot reset --structure $SIRET --path raccordements"
     run "${BOT[@]}" reset --structure "$SIRET" --path raccordements
 
-    step "Read the expiry date again on the Raccordements path (expiry_source says where)" \
+    step "Read the expiry again with --path raccordements: the form shows none, so it is read on the structure page, which this portal has (expiry_source)" \
         "chorus-bot check --structure $SIRET --path raccordements --json"
     run "${BOT[@]}" check --structure "$SIRET" --path raccordements --json
 else
