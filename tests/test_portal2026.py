@@ -11,8 +11,10 @@ Every run's outputs and files are searched for every secret the run knew.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -578,6 +580,8 @@ def test_todays_portal_in_french_no_expiry_shown_and_a_security_key(
 ):
     """The new messages (an expiry shown nowhere, the forced reset, a security key only) are
     French under a French locale, with no English left in what the user reads."""
+    from flows.doctor import planned_steps
+    from flows.texts import DEFAULT_TEXTS
     from tests.test_french import FRENCH, assert_french
 
     portal = portal26(documented_path=False)
@@ -586,11 +590,23 @@ def test_todays_portal_in_french_no_expiry_shown_and_a_security_key(
     before = _snapshot(portal, SOON)
 
     check = cli("check", "--structure", SOON, **FRENCH)
+    doctor = cli("doctor", "--structure", SOON, **FRENCH)
     forced = cli("reset", "--structure", SOON, "--force", **FRENCH)
 
     assert check.returncode == 1, check.output
     assert _french_error(check).startswith("chorus-bot: erreur : ")
     assert_french(check.output)
+    # doctor's table on the Raccordements path: step names are `[texts]` keys (identifiers),
+    # taken out where they stand as such, as test_french does for the documented path.
+    assert doctor.returncode == 1, doctor.output
+    assert "affiché, masqué ici, jamais soumis" in doctor.stdout, doctor.stdout
+    assert "`chorus-bot reset --force` fonctionne toujours" in doctor.stdout, doctor.stdout
+    (report,) = re.findall(r"^Rapport : (.+)$", doctor.stdout, re.MULTILINE)
+    assert "formulaire Compte technique" in Path(report).read_text(encoding="utf-8")
+    names = "|".join(step.name for step in planned_steps(DEFAULT_TEXTS))
+    assert_french(
+        re.sub(rf"(?:\[texts\] |: )?\b({names})(?=  |\)|$)", " ", doctor.output, flags=re.M)
+    )
     assert forced.returncode == 0, forced.output
     assert "non affichée par le portail" in forced.stdout
     assert_french(forced.output)
