@@ -369,6 +369,7 @@ class BrowserRun:
             host_guard=page_guard(self.settings.allow_hosts),
             texts=self.settings.texts,
             path=self.settings.path,
+            before_secret=self.stop_trace,
         )
 
     def fresh_session(self) -> bool:
@@ -402,6 +403,7 @@ class BrowserRun:
             host_guard=page_guard(self.settings.allow_hosts),
             texts=self.settings.texts,
             path=self.settings.path,
+            before_secret=self.stop_trace,
         )
         if previous is not None:  # still logged in: the path decided on the home holds
             self.session.path = previous.path

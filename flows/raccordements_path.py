@@ -258,6 +258,7 @@ def _with_expiry(
         N_("Compte technique"),
         T("the line {value} for {login}", value=texts.describe("expiry"), login=login),
     ):
+        session.before_secret_shown()
         fill_form(session, form, siret, login, until=_REVEALED)
         expires_at = form.expiry()
     # Leaving the form drops the request, and no page a failure saves shows its password.
@@ -408,6 +409,7 @@ def reset_structure(
         N_("Compte technique"),
         T("the {value} for {login}", value=texts.describe("new_password"), login=before.login),
     ):
+        session.before_secret_shown()
         fill_form(session, form, siret, before.login, until=_REVEALED)
     new_password = _read_new_password(session, form, before)
     rescued: PasswordRescued | None = None

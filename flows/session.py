@@ -91,8 +91,11 @@ class PortalSession:
         texts: Texts = DEFAULT_TEXTS,
         watch_responses: bool = True,
         path: str = "auto",
+        before_secret: Callable[[], None] | None = None,
     ) -> None:
         self.timeout_ms = timeout_ms
+        # Called right before a page is made to show a password (the caller stops its trace).
+        self._before_secret = before_secret
         self.texts = texts
         # The way to the technical user wanted (`documented`, `raccordements`, `auto`), and
         # the one taken, decided on Chorus Pro's home after login (flows/entry.py).
@@ -116,6 +119,12 @@ class PortalSession:
         page.set_default_navigation_timeout(self.timeout_ms)
         if self._watch_responses:
             page.on("response", self._record_response)
+
+    def before_secret_shown(self) -> None:
+        """Right before a page shows a new password: a trace must not record it, even on a
+        read (the Raccordements form shows one as soon as the account is chosen)."""
+        if self._before_secret is not None:
+            self._before_secret()
 
     def switch_to(self, page: Page) -> None:
         """Chorus Pro may open in a new tab; the flow goes on there."""
