@@ -370,6 +370,7 @@ class BrowserRun:
             texts=self.settings.texts,
             path=self.settings.path,
             before_secret=self.stop_trace,
+            on_secret=redactor.add,
         )
 
     def fresh_session(self) -> bool:
@@ -404,6 +405,7 @@ class BrowserRun:
             texts=self.settings.texts,
             path=self.settings.path,
             before_secret=self.stop_trace,
+            on_secret=redactor.add,
         )
         if previous is not None:  # still logged in: the path decided on the home holds
             self.session.path = previous.path

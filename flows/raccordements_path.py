@@ -254,11 +254,13 @@ def _with_expiry(
     texts = session.texts
     # Only once the account is chosen may the form show the expiry. The portal then shows a
     # new password too; it takes effect only on `Soumettre`, which a read never clicks.
-    with session.step(
-        N_("Compte technique"),
-        T("the line {value} for {login}", value=texts.describe("expiry"), login=login),
+    with (
+        session.step(
+            N_("Compte technique"),
+            T("the line {value} for {login}", value=texts.describe("expiry"), login=login),
+        ),
+        session.secret_on_screen(form.read_password),
     ):
-        session.before_secret_shown()
         fill_form(session, form, siret, login, until=_REVEALED)
         expires_at = form.expiry()
     # Leaving the form drops the request, and no page a failure saves shows its password.
@@ -405,11 +407,13 @@ def reset_structure(
         return before
     form = open_form(session, home_url)
     texts = session.texts
-    with session.step(
-        N_("Compte technique"),
-        T("the {value} for {login}", value=texts.describe("new_password"), login=before.login),
+    with (
+        session.step(
+            N_("Compte technique"),
+            T("the {value} for {login}", value=texts.describe("new_password"), login=before.login),
+        ),
+        session.secret_on_screen(form.read_password),
     ):
-        session.before_secret_shown()
         fill_form(session, form, siret, before.login, until=_REVEALED)
     new_password = _read_new_password(session, form, before)
     rescued: PasswordRescued | None = None

@@ -92,10 +92,13 @@ class PortalSession:
         watch_responses: bool = True,
         path: str = "auto",
         before_secret: Callable[[], None] | None = None,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
         self.timeout_ms = timeout_ms
         # Called right before a page is made to show a password (the caller stops its trace).
         self._before_secret = before_secret
+        # Given every password a page showed (the caller redacts it from what it saves).
+        self._on_secret = on_secret
         self.texts = texts
         # The way to the technical user wanted (`documented`, `raccordements`, `auto`), and
         # the one taken, decided on Chorus Pro's home after login (flows/entry.py).
@@ -125,6 +128,22 @@ class PortalSession:
         read (the Raccordements form shows one as soon as the account is chosen)."""
         if self._before_secret is not None:
             self._before_secret()
+
+    @contextmanager
+    def secret_on_screen(self, read: Callable[[], str | None]) -> Iterator[None]:
+        """Around what makes a page show a new password: no trace records it, and what `read`
+        finds on the page afterwards is handed to `on_secret`, even when the step failed
+        half-way, so that the page a failure saves is redacted of it."""
+        self.before_secret_shown()
+        try:
+            yield
+        finally:
+            try:
+                shown = read() if self._on_secret is not None else None
+            except PlaywrightError:
+                shown = None  # a dead page shows nothing, and will not be saved
+            if shown and self._on_secret is not None:
+                self._on_secret(shown)
 
     def switch_to(self, page: Page) -> None:
         """Chorus Pro may open in a new tab; the flow goes on there."""

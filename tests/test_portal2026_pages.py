@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from bot.errors import (
+    ChorusBotError,
     NoTechnicalUser,
     PasswordNotShown,
     PortalError,
@@ -416,3 +417,29 @@ def test_a_sentence_after_the_label_is_not_taken_for_the_password(page: Page):
 def test_the_password_after_a_warning_that_repeats_the_label(page: Page, markup: str):
     page.set_content(f"<div style='border:2px solid red'>{markup}</div>")
     assert NewPasswordScreen(page).read_password() == PASSWORD
+
+
+def test_a_password_the_form_shows_reaches_the_redaction_even_when_the_read_fails(page: Page):
+    # The form shows a new password as soon as the account is chosen. If the read breaks
+    # after that (here: Chorus Pro's home cannot be reached again), the page a failure saves
+    # must be redacted of that password: the run's redactor is given it, and the trace was
+    # stopped before it was drawn.
+    page.set_content(_form_html())
+    shown: list[str] = []
+    events: list[str] = []
+    session = PortalSession(
+        page,
+        timeout_ms=3000,
+        host_guard=lambda url: None,
+        before_secret=lambda: events.append("trace stopped"),
+        on_secret=lambda secret: (shown.append(secret), events.append("secret known")),
+    )
+    form = TechnicalAccountForm(page)
+    login = raccordements_path.fill_form(session, form, SIAGEP)[0]
+    assert shown == [] and events == []  # no password on screen yet
+
+    with pytest.raises(ChorusBotError):
+        raccordements_path._with_expiry(session, "http://127.0.0.1:9/", SIAGEP, form, [login])
+
+    assert shown == [PASSWORD]
+    assert events == ["trace stopped", "secret known"]
