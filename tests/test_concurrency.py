@@ -159,3 +159,17 @@ def test_concurrency_from_the_config_file(cli, portal):
     cli.config_file.write_text("concurrency = 3\n", encoding="utf-8")
     shown = cli("config", "show")
     assert "concurrency" in shown.stdout and "3" in shown.stdout
+
+
+def test_a_next_page_laid_out_otherwise_is_still_recognised_once_loaded(cli, make_portal):
+    # The mixed skin drawn from this seed puts page 2's `Demandes de rattachement` table,
+    # which holds page 1's first SIRET, before `Mes structures`. The page turn waits for that
+    # row to leave the structures table: the table must be found again on the new page, not
+    # taken at page 1's place (it then waited 30 s for a row that never leaves, and failed).
+    portal = make_portal(skin="mixed", skin_seed=791600)
+    cli.portal_url = portal.url
+
+    result = cli("status", "--json", "--concurrency", "1")
+
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert _seen(_structures(result)) == _truth(portal)

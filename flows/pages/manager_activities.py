@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from flows.models import StructureRow
 from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target, is_disabled
@@ -57,10 +59,25 @@ class ManagerActivitiesPage:
         self.structures_table.row_with(siret).first.wait_for(state="detached")
 
     def row_gone(self, siret: str) -> Callable[[float], None]:
-        """`wait_until_row_gone`, with the row found now (finding it asks the page, which
-        must not be leaving): call it after the click, with a timeout in ms."""
-        row = self.structures_table.row_with(siret).first
-        return lambda timeout: row.wait_for(state="detached", timeout=timeout)
+        """`wait_until_row_gone` in slices of `timeout` ms, for a caller that does other work
+        between two slices (it catches the TimeoutError of a slice and calls again).
+
+        The table is found again at each slice: which table is `Mes structures` is decided
+        on the page shown, and the next page may be laid out differently (a `Demandes de
+        rattachement` table holding the same SIRET first). A page that is being replaced
+        cannot be asked: that slice just times out.
+        """
+
+        def gone(timeout: float) -> None:
+            try:
+                row = self.structures_table.row_with(siret).first
+                row.wait_for(state="detached", timeout=timeout)
+            except PlaywrightTimeoutError:
+                raise
+            except PlaywrightError as error:  # the old page's context went with it
+                raise PlaywrightTimeoutError(str(error).splitlines()[0]) from None
+
+        return gone
 
     def open_structure(self, siret: str) -> None:
         self.structures_table.control_in_row(siret, "open_structure").click()
