@@ -387,7 +387,7 @@ class BrowserRun:
         try:
             page = self._context.new_page()
         except (PlaywrightError, AttributeError):
-            logger.info("the browser is gone: starting a new one")
+            logger.info(_("the browser is gone: starting a new one"))
             self._close_browser()
             shutil.rmtree(self.folder / f"profile-{self._launches}", ignore_errors=True)
             self._launch()
@@ -433,7 +433,7 @@ class BrowserRun:
         """Only after login: a trace records every typed value."""
         if self._proxy is not None and self._proxy.password:
             # A trace keeps every request's headers, Proxy-Authorization (base64) included.
-            logger.info("no Playwright trace: the proxy's password would be in it")
+            logger.info(_("no Playwright trace: the proxy's password would be in it"))
             return
         if self.record_trace and self._context is not None and not self._tracing:
             self._context.tracing.start(screenshots=True, snapshots=True)
@@ -492,7 +492,7 @@ class BrowserRun:
             logger.debug("no screenshot or page saved: {}", type(failure).__name__)
             return
         if redactor.found_in(html):
-            logger.warning("the page was not saved: it still held a secret after redaction")
+            logger.warning(_("the page was not saved: it still held a secret after redaction"))
             return
         (folder / "page.html").write_text(html, encoding="utf-8")
         try:

@@ -367,7 +367,7 @@ def _reconcile(
     the structure is reset once more, once, and that password is stored as usual.
     """
     logger.warning(
-        "{}: {}; reading the expiry again to know whether the portal reset",
+        _("{}: {}; reading the expiry again to know whether the portal reset"),
         siret,
         redactor.redact(f"{lost.step}: {lost.message}"),
     )
@@ -402,8 +402,10 @@ def _reconcile(
         )
         raise lost from None
     logger.warning(
-        "{}: the expiry moved to {:%d/%m/%Y %H:%M:%S}: the portal did reset; resetting once more "
-        "to get a password that is kept",
+        _(
+            "{}: the expiry moved to {:%d/%m/%Y %H:%M:%S}: the portal did reset; resetting once "
+            "more to get a password that is kept"
+        ),
         siret,
         now.expires_at,
     )
@@ -438,7 +440,7 @@ def _read_again(
     try:
         return check_structure(run.session, run.home_url, siret)
     except SessionExpired:
-        logger.info("{}: the portal session ended: logging in again", siret)
+        logger.info(_("{}: the portal session ended: logging in again"), siret)
         run.home_url = enter_chorus_pro(run.session, settings.portal_url, manager)
         return check_structure(run.session, run.home_url, siret)
 

@@ -357,3 +357,26 @@ def test_doctor_in_french_its_step_table_and_its_report(tmp_path, make_portal, r
     assert '<td class="not-found">introuvable</td>' in page  # the CSS class stays English
     assert re.search(r"Exécution du \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(heure de Paris\)", page)
     assert_french(re.sub(r"\[texts\] \w+", " ", _text_of(page)))
+
+
+def test_every_log_line_a_person_sees_goes_through_the_catalog():
+    # INFO and above are printed at the default verbosity: a plain English literal there would
+    # leak into the French interface. DEBUG (-v) is for developers and stays English.
+    import ast
+
+    plain = []
+    for folder in ("bot", "flows"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("info", "success", "warning", "error")
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "logger"
+                    and node.args
+                    and isinstance(node.args[0], ast.JoinedStr | ast.Constant)
+                    and not (isinstance(node.args[0], ast.Constant) and node.args[0].value == "{}")
+                ):
+                    plain.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not plain, "wrap these log texts in _(): " + ", ".join(plain)
