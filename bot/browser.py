@@ -328,8 +328,6 @@ class BrowserRun:
         """A browser with a fresh profile of its own, and one page in it."""
         from playwright.sync_api import Error as PlaywrightError
 
-        from flows.session import PortalSession
-
         self._launches += 1
         profile = self.folder / f"profile-{self._launches}"
         preferences = profile / "Default" / "Preferences"
@@ -363,7 +361,14 @@ class BrowserRun:
                     "check the browser with --browser PATH, or run `playwright install chromium`"
                 ),
             ) from None
-        self.session = PortalSession(
+        self.session = self._portal_session(page)
+
+    def _portal_session(self, page) -> PortalSession:
+        """The flows' view of a tab: this run's timeouts, hosts and texts; its trace stops
+        before a password is shown, and what a page shows is redacted from what is saved."""
+        from flows.session import PortalSession
+
+        return PortalSession(
             page,
             timeout_ms=self.settings.timeout_ms,
             host_guard=page_guard(self.settings.allow_hosts),
@@ -381,8 +386,6 @@ class BrowserRun:
         """
         from playwright.sync_api import Error as PlaywrightError
 
-        from flows.session import PortalSession
-
         old = self.session.page if self.session else None
         try:
             page = self._context.new_page()
@@ -398,15 +401,7 @@ class BrowserRun:
             except PlaywrightError:
                 logger.debug("the old page could not be closed")
         previous = self.session
-        self.session = PortalSession(
-            page,
-            timeout_ms=self.settings.timeout_ms,
-            host_guard=page_guard(self.settings.allow_hosts),
-            texts=self.settings.texts,
-            path=self.settings.path,
-            before_secret=self.stop_trace,
-            on_secret=redactor.add,
-        )
+        self.session = self._portal_session(page)
         if previous is not None:  # still logged in: the path decided on the home holds
             self.session.path = previous.path
             self.session.documented_available = previous.documented_available

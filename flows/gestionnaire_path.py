@@ -26,7 +26,6 @@ from bot.i18n import N_, T
 # The shared steps, under the names other code imports from here (see __all__).
 from flows.entry import (
     POLL_MS,
-    _nothing,
     back_to_chorus_home,
     enter_chorus_pro,
     follow_chorus_pro,
@@ -36,7 +35,6 @@ from flows.entry import (
     submit_login,
 )
 from flows.models import (
-    ManagerLogin,
     NewPassword,
     ResetOutcome,
     StructureRow,
@@ -57,7 +55,6 @@ __all__ = [
     "ResetOutcome",
     "StructuresWalk",
     "back_to_chorus_home",
-    "check_flow",
     "check_structure",
     "each_structure_status",
     "enter_chorus_pro",
@@ -71,7 +68,6 @@ __all__ = [
     "page_through",
     "pass_second_factor",
     "read_status",
-    "reset_flow",
     "reset_password",
     "reset_structure",
     "submit_login",
@@ -212,19 +208,6 @@ def check_structure(session: PortalSession, home_url: str, siret: str) -> Techni
     back_to_chorus_home(session, home_url)
     structure = find_structure(session, siret)
     return read_status(session, structure, siret)
-
-
-def check_flow(
-    session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
-    siret: str,
-    *,
-    on_logged_in: Callable[[], None] = _nothing,
-) -> TechnicalStatus:
-    """Flow 1: read the technical login and expiry date of one structure. Changes nothing."""
-    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
-    return check_structure(session, home_url, siret)
 
 
 def _no_diagnosis(session: PortalSession, siret: str, error: ChorusBotError) -> None:
@@ -520,23 +503,6 @@ def reset_structure(
         structure.wait_until_shown()
     after = read_status(session, structure, siret)
     return ResetOutcome(before=before, after=after)
-
-
-def reset_flow(
-    session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
-    siret: str,
-    *,
-    before_reset: Callable[[TechnicalStatus], bool],
-    on_password: Callable[[NewPassword, TechnicalStatus], None],
-    on_logged_in: Callable[[], None] = _nothing,
-) -> ResetOutcome | TechnicalStatus:
-    """Flow 2: log in, then `reset_structure`."""
-    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
-    return reset_structure(
-        session, home_url, siret, before_reset=before_reset, on_password=on_password
-    )
 
 
 def reset_password(

@@ -37,10 +37,9 @@ from bot.errors import (
 )
 from bot.i18n import N_, T, _
 from flows import gestionnaire_path
-from flows.entry import POLL_MS, _nothing, back_to_chorus_home, enter_chorus_pro
+from flows.entry import POLL_MS, back_to_chorus_home
 from flows.models import (
     RACCORDEMENTS_FORM,
-    ManagerLogin,
     NewPassword,
     ResetOutcome,
     StructureRow,
@@ -305,18 +304,6 @@ def check_structure(session: PortalSession, home_url: str, siret: str) -> Techni
     return status
 
 
-def check_flow(
-    session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
-    siret: str,
-    *,
-    on_logged_in: Callable[[], None] = _nothing,
-) -> TechnicalStatus:
-    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
-    return check_structure(session, home_url, siret)
-
-
 def list_structures(session: PortalSession, home_url: str) -> list[StructureRow]:
     """Every structure `Choisir la structure` offers (SIRET and name)."""
     form = open_form(session, home_url)
@@ -430,22 +417,6 @@ def reset_structure(
         raise rescued
     after = _read_after(session, home_url, siret)
     return ResetOutcome(before=before, after=after)
-
-
-def reset_flow(
-    session: PortalSession,
-    start_url: str,
-    manager: ManagerLogin,
-    siret: str,
-    *,
-    before_reset: Callable[[TechnicalStatus], bool],
-    on_password: Callable[[NewPassword, TechnicalStatus], None],
-    on_logged_in: Callable[[], None] = _nothing,
-) -> ResetOutcome | TechnicalStatus:
-    home_url = enter_chorus_pro(session, start_url, manager, on_logged_in=on_logged_in)
-    return reset_structure(
-        session, home_url, siret, before_reset=before_reset, on_password=on_password
-    )
 
 
 def _read_new_password(
