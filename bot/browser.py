@@ -24,6 +24,8 @@ from bot.i18n import T, _
 from bot.log import redactor
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
     from flows.session import PortalSession
 
 # Flags that keep a headless Chromium quiet on closed networks and inside containers.
@@ -363,7 +365,7 @@ class BrowserRun:
             ) from None
         self.session = self._portal_session(page)
 
-    def _portal_session(self, page) -> PortalSession:
+    def _portal_session(self, page: Page) -> PortalSession:
         """The flows' view of a tab: this run's timeouts, hosts and texts; its trace stops
         before a password is shown, and what a page shows is redacted from what is saved."""
         from flows.session import PortalSession
