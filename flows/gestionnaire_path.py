@@ -114,12 +114,12 @@ def find_structure(session: PortalSession, siret: str) -> StructurePage:
     activities = open_manager_activities(session)
     with session.step(N_("Mes structures"), T("the row of structure {siret}", siret=siret)):
         seen = page_through(session, activities, stop_at=siret)
-        if not activities.has_row_for(siret):
+        if siret not in seen and not activities.has_row_for(siret):
             raise StructureNotFound(
                 T(
                     "structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
                     siret=siret,
-                    seen=seen,
+                    seen=len(seen),
                 ),
                 hint=T("check the SIRET, and that this manager account manages the structure"),
             )
@@ -146,8 +146,8 @@ def page_through(
     *,
     stop_at: str | None = None,
     collect: list[StructureRow] | None = None,
-) -> int:
-    """Walks the pages until `stop_at` shows or the last page; returns the rows seen."""
+) -> set[str]:
+    """Walks the pages until `stop_at` shows or the last page; returns the SIRETs seen."""
     seen_sirets: set[str] = set()
     while True:
         rows = activities.read_rows()
@@ -155,11 +155,14 @@ def page_through(
         seen_sirets.update(row.siret for row in rows)
         if collect is not None:
             collect.extend(fresh)
-        if stop_at and activities.has_row_for(stop_at):
-            return len(seen_sirets)
+        # The rows just read answer at once; the row's own text only when its SIRET column
+        # did not (a page writing the SIRET elsewhere in the row).
+        shown = {row.siret for row in rows}
+        if stop_at and (stop_at in shown or activities.has_row_for(stop_at)):
+            return seen_sirets
         # A pager that leads back to rows already seen would loop for ever.
         if not fresh or not activities.can_go_next():
-            return len(seen_sirets)
+            return seen_sirets
         next_structures_page(session, activities)
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
 from bot.i18n import T
@@ -71,6 +72,34 @@ _IS_DISABLED_JS = """el => {
   return false;
 }"""
 
+# Runs in the page: a row's controls a person sees, the outermost of nested ones (a span with
+# `tabindex` inside a link is the link), not those of a row nested inside.
+_ROW_CONTROLS_FN = """function rowControls(r, controls) {
+  const found = Array.from(r.querySelectorAll(controls)).filter(e => {
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && box.height > 0 && getComputedStyle(e).visibility !== 'hidden'
+      && e.closest('tr, [role=row]') === r;
+  });
+  return found.filter(e => !found.some(o => o !== e && o.contains(e)));
+}"""
+
+# Runs in the page: the row's only control when a person reads it as `named` (its text,
+# `title`, `aria-label`, the `alt` of its image or its value); null otherwise, for the tiers
+# of `control_in_row` to decide.
+_NAMED_ONLY_CONTROL_JS = (
+    "(r, a) => { "
+    + _ROW_CONTROLS_FN
+    + """ const outer = rowControls(r, a.controls);
+  if (outer.length !== 1) return null;
+  const e = outer[0];
+  const re = new RegExp(a.named, 'i');
+  const img = e.querySelector('img[alt]');
+  const cues = [e.innerText, e.getAttribute('title'), e.getAttribute('aria-label'),
+    img && img.getAttribute('alt'), e.tagName === 'INPUT' ? e.value : ''];
+  return cues.some(c => c && re.test(c.replace(/[\\s\\u00a0\\u202f]+/g, ' '))) ? e : null;
+}"""
+)
+
 # Runs in the page: the header and data rows of one table, skipping nested tables' rows.
 # A PrimeFaces scrollable table keeps its header and body in two sibling tables: when the
 # table holding the header has no data row, the next table after it in the same block is read.
@@ -108,12 +137,7 @@ _READ_TABLE_FN = """function readTable(table, controls) {
   // With `controls` (the selector of what a person can click): where each row's only control
   // leads, null when it has none, 'several' when a name must tell them apart.
   const only = r => {
-    const found = Array.from(r.querySelectorAll(controls)).filter(e => {
-      const box = e.getBoundingClientRect();
-      return box.width > 0 && box.height > 0 && getComputedStyle(e).visibility !== 'hidden'
-        && e.closest('tr, [role=row]') === r;
-    });
-    const outer = found.filter(e => !found.some(o => o !== e && o.contains(e)));
+    const outer = rowControls(r, controls);
     if (outer.length > 1) return 'several';
     return outer.length ? targetOf(outer[0]) || 'several' : null;
   };
@@ -125,6 +149,8 @@ _READ_TABLE_FN = """function readTable(table, controls) {
 # page (its last occurrence: a menu link may carry the same words), the first candidate after
 # it, or none; without one, the candidate whose headers hold most of the expected columns.
 _PICK_TABLE_JS = """(tables, [section, columns]) => {
+  if (!tables.length) return -1;
+  if (tables.length === 1 && !section) return 0;
   const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim();
   if (section) {
     const re = new RegExp(section, 'i');
@@ -292,12 +318,14 @@ _TARGET_JS = "(el) => { " + _TARGET_FN + " return targetOf(el); }"
 _READ_TABLE_JS = (
     "(table, controls) => { "
     + _TARGET_FN
+    + _ROW_CONTROLS_FN
     + _READ_TABLE_FN
     + " return readTable(table, controls); }"
 )
 _READ_WITH_TARGETS_JS = (
     "(table, a) => { "
     + _TARGET_FN
+    + _ROW_CONTROLS_FN
     + _READ_TABLE_FN
     + " const announced = "
     + _ANNOUNCED_JS
@@ -462,16 +490,23 @@ class Perceived:
             return union.first
         return self.best()
 
-    def click(self) -> None:
+    def _shown(self) -> Locator:
+        """`best`, waiting for it only when it is not on screen yet: on a page already shown
+        (the usual case) that saves a round trip per action."""
+        found = self.found()
+        if found is not None:
+            return found
         self.wait()
-        self.best().click()
+        return self.best()
+
+    def click(self) -> None:
+        self._shown().click()
 
     def is_disabled(self) -> bool:
         return is_disabled(self.best())
 
     def fill(self, value: str) -> None:
-        self.wait()
-        self.best().fill(value)
+        self._shown().fill(value)
 
     def value(self) -> str:
         return self.best().input_value()
@@ -784,9 +819,7 @@ class DataTable:
 
     @property
     def locator(self) -> Locator:
-        count = self.candidates.count()
-        if count == 0 or (count == 1 and self.section_key is None):
-            return self.candidates.first
+        # One round trip: every step asks for the table again, on a page that may have changed.
         section = (
             containing_any(self.perception.texts.words(self.section_key)).pattern
             if self.section_key
@@ -797,6 +830,8 @@ class DataTable:
         )
         if found is None:
             return self._nothing
+        if found < 0:  # no such table yet: a locator that a caller may still wait for
+            return self.candidates.first
         return self.candidates.nth(found)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -853,6 +888,26 @@ class DataTable:
         # A PrimeFaces scrollable table keeps its rows in a sibling table of the header's.
         page_rows = self.perception.page.locator(ROWS).filter(has_text=pattern)
         return page_rows.filter(has_not=self.perception.page.locator(ROWS).filter(has_text=pattern))
+
+    def click_in_row(self, number: str, key: str) -> None:
+        """Clicks `control_in_row`. When the row's only control is named for the key (the
+        usual case) it is found in one look at the row, not one query per tier, and clicked
+        as found; a row drawn again meanwhile is looked at again through the tiers."""
+        groups = self.perception._groups(key, None)
+        named = containing_any(word for group in groups for word in group).pattern
+        row = self.row_with(number).first
+        if row.count():
+            found = row.evaluate_handle(
+                _NAMED_ONLY_CONTROL_JS, {"controls": CLICKABLE, "named": named}
+            ).as_element()
+            if found is not None:
+                try:
+                    found.click()
+                    return
+                except PlaywrightError as error:
+                    if "not attached" not in str(error):
+                        raise
+        self.control_in_row(number, key).click()
 
     def control_in_row(self, number: str, key: str) -> Perceived:
         """The row's control that opens what the row stands for: named, or the row's only one."""

@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_SPACE = r"[\s\u00a0\u202f]"
+# `\s` already takes non-breaking and narrow non-breaking spaces, in Python's `re` as in the
+# page's JavaScript. Kept short on purpose: a pattern is repeated in every tier of a locator,
+# and every nested `or`/`filter` escapes its backslashes again; a spelled-out class made one
+# wait's selector 46 KB long, parsed anew by the page at each poll.
+_SPACE = r"\s"
 _APOSTROPHES = "'\u2019\u02bc`"
 
 

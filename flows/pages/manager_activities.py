@@ -80,7 +80,7 @@ class ManagerActivitiesPage:
         return gone
 
     def open_structure(self, siret: str) -> None:
-        self.structures_table.control_in_row(siret, "open_structure").click()
+        self.structures_table.click_in_row(siret, "open_structure")
 
     def structure_target(self, siret: str) -> Target | None:
         """Where the row's open control leads, so that another tab can go there directly."""
