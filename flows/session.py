@@ -150,14 +150,21 @@ class PortalSession:
         self._follow(page)
 
     def new_tab(self) -> PortalSession:
-        """Another tab of the same logged-in browser context, with the same rules."""
-        return PortalSession(
+        """Another tab of the same logged-in browser context, with the same rules.
+
+        This tab stays in front: a new tab takes the front, and a tab behind it gets no
+        animation frames, while Playwright's click waits for two of them to call an element
+        stable (a click on the list's pager took 1.6 s behind two reader tabs). Tabs that only
+        navigate and read do not need them."""
+        tab = PortalSession(
             self.page.context.new_page(),
             timeout_ms=self.timeout_ms,
             host_guard=self.host_guard,
             texts=self.texts,
             watch_responses=False,
         )
+        self.page.bring_to_front()
+        return tab
 
     def close(self) -> None:
         try:
