@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.errors import (
@@ -239,6 +240,8 @@ def each_structure_status(
     """
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
+    if readers:
+        _show_most_rows(session, activities)
     remaining = set(wanted) if wanted is not None else None
     walk = walk if walk is not None else StructuresWalk()
     seen = walk.seen
@@ -380,7 +383,7 @@ def _retry_posts(
     for job, error in failed:
         pages.setdefault(job.page_number, []).append((job, error))
     for page_number, jobs in sorted(pages.items()):
-        activities = _reopen_list(session, home_url, page_number)
+        activities = _reopen_list(session, home_url, page_number, most_rows=True)
         for job, error in jobs:
             with session.step(
                 N_("Mes structures"), T("the row of structure {siret}", siret=job.siret)
@@ -460,10 +463,40 @@ def _serving(
         yield from pool.ready()
 
 
-def _reopen_list(session: PortalSession, home_url: str, page_number: int) -> ManagerActivitiesPage:
-    """`Mes structures` from the menu again, paged to `page_number`."""
+def _show_most_rows(session: PortalSession, activities: ManagerActivitiesPage) -> None:
+    """The largest `lignes par page`, when the list has more rows than it shows and each row
+    leads to a plain URL: with reader tabs the list is then only walked, and every page turn
+    is a page load (with its stylesheets and scripts) shared with the reader tabs. Not for
+    rows that post the list's form (JSF): a portal keeps a few views of a page, and a long
+    page's last rows would come back expired. An optimisation only: a list that offers no
+    page size, or does not redraw, is walked as it is."""
+    with session.step(N_("Mes structures"), _structures_table(session)):
+        try:
+            rows = activities.read_rows_with_targets()
+            plain = all(t is not None and t.reusable and t.method == "get" for _, t in rows)
+            total = activities.announced
+            option = activities.largest_page_size() if plain else None
+            if option is None or total is None or total <= len(rows):
+                return
+            shown = len(rows)
+            activities.show_page_size(option)
+            activities.wait_for_more_rows(shown)
+            session.settle()
+            logger.debug("Mes structures: {} rows a page", option.text)
+        except PlaywrightError as error:
+            logger.debug("page size left as it was: {}", str(error).splitlines()[0])
+        activities.wait_until_shown()
+
+
+def _reopen_list(
+    session: PortalSession, home_url: str, page_number: int, *, most_rows: bool = False
+) -> ManagerActivitiesPage:
+    """`Mes structures` from the menu again, paged to `page_number` (of the largest page
+    size with `most_rows`, as the walk that numbered it)."""
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
+    if most_rows:
+        _show_most_rows(session, activities)
     with session.step(N_("Mes structures"), _next_page_control(session)):
         for _ in range(page_number - 1):
             next_structures_page(session, activities)

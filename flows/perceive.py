@@ -49,6 +49,7 @@ CLICKABLE = (
 TABLES = "table, [role=table], [role=grid], [role=treegrid]"
 HEADER_CELLS = "th, [role=columnheader], thead td, tr:first-child > td"
 ROWS = "tr, [role=row]"
+_CELLS = "td, [role=gridcell], [role=cell]"
 FIELDS = (
     "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=image])"
     ":not([type=reset]):not([type=checkbox]):not([type=radio]), textarea, select"
@@ -253,6 +254,15 @@ _SELECTS_JS = """() => {
     }
     return last;
   };
+  // PrimeFaces paginators write `<select>…</select> lignes par page`: the words right after.
+  const after = sel => {
+    for (let node = sel.nextSibling; node; node = node.nextSibling) {
+      if (node.nodeType === Node.TEXT_NODE && clean(node.nodeValue)) return clean(node.nodeValue);
+      if (node.nodeType === Node.ELEMENT_NODE) return node.matches('label, span') ?
+        clean(node.textContent) : '';
+    }
+    return '';
+  };
   return Array.from(document.querySelectorAll('select')).map(sel => {
     let label = '';
     if (sel.getAttribute('aria-labelledby')) {
@@ -260,8 +270,10 @@ _SELECTS_JS = """() => {
         .map(id => document.getElementById(id)).filter(Boolean).map(x => x.textContent).join(' ');
     }
     label = clean(label) || clean(sel.getAttribute('aria-label'))
-      || (sel.labels && sel.labels.length ? clean(sel.labels[0].textContent) : '') || before(sel);
-    return { label, visible: visible(sel), options: Array.from(sel.options).map(o => ({
+      || (sel.labels && sel.labels.length ? clean(sel.labels[0].textContent) : '');
+    const attached = !!label;
+    return { label: label || before(sel), attached, after: after(sel), visible: visible(sel),
+      options: Array.from(sel.options).map(o => ({
       text: clean(o.text), value: o.value, disabled: o.disabled, selected: o.selected })) };
   });
 }"""
@@ -549,16 +561,19 @@ class DropDown:
     def _index(self) -> tuple[int, bool] | None:
         """(position among the page's lists, drawn?) of the best match, drawn lists first."""
         found = self.perception.page.evaluate(_SELECTS_JS)
-        for group in self.perception._groups(self.key, None):
-            for pattern in (loose_any(group), containing_any(group)):
-                matching = [
-                    (index, item["visible"])
-                    for index, item in enumerate(found)
-                    if pattern.search(item["label"])
-                ]
-                matching.sort(key=lambda match: not match[1])
-                if matching:
-                    return matching[0]
+        # The label however attached first; the words right after the list only when no
+        # label says it (a list labelled otherwise is not this one).
+        for cue in ("label", "after"):
+            for group in self.perception._groups(self.key, None):
+                for pattern in (loose_any(group), containing_any(group)):
+                    matching = [
+                        (index, item["visible"])
+                        for index, item in enumerate(found)
+                        if pattern.search(item[cue]) and (cue == "label" or not item["attached"])
+                    ]
+                    matching.sort(key=lambda match: not match[1])
+                    if matching:
+                        return matching[0]
         return None
 
     def present(self) -> bool:
@@ -876,6 +891,14 @@ class DataTable:
         rows = [[normalize(c) for c in row] for row in data["rows"]]
         return headers, rows, targets, data["announced"]
 
+    def wait_for_more_rows(self, than: int) -> None:
+        """Until a table of the header holds more than `than` data rows (rows with cells),
+        through a navigation if the page draws them anew. Not the table `locator` picks: a
+        pick made while the new page is half parsed would find none, for good."""
+        page = self.perception.page
+        more = page.locator(ROWS).filter(has=page.locator(_CELLS)).nth(than)
+        self.candidates.filter(has=more).first.wait_for(state="attached")
+
     def row_with(self, number: str) -> Locator:
         """The table row holding this number (a SIRET), however the page groups its digits."""
         pattern = digits_pattern(number)
@@ -883,7 +906,7 @@ class DataTable:
         rows = table.locator(ROWS).filter(has_text=pattern)
         # A row that holds a nested table holding the number is a layout row, not the one.
         innermost = rows.filter(has_not=table.locator(ROWS).filter(has_text=pattern))
-        if innermost.count() or table.locator("td, [role=gridcell], [role=cell]").count():
+        if innermost.count() or table.locator(_CELLS).count():
             return innermost
         # A PrimeFaces scrollable table keeps its rows in a sibling table of the header's.
         page_rows = self.perception.page.locator(ROWS).filter(has_text=pattern)

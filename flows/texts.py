@@ -47,6 +47,8 @@ DOCUMENTED: dict[str, tuple[str, ...]] = {
         "Éditer",
     ),
     "next_page": ("Page suivante", "Suivante", "Suivant", "Next Page", "Next", "›", ">"),
+    # The list's page size: a walk that reads the structures in other tabs turns fewer pages.
+    "page_size": ("lignes par page", "éléments par page", "résultats par page"),
     "users_block": ("Utilisateurs rattachés à la structure",),
     "technical_user": ("Utilisateur technique",),
     "expiry": ("Expiration du mot de passe de l'utilisateur technique",),

@@ -29,6 +29,11 @@ def _truth(portal) -> list[tuple[str, str, str]]:
     return [(r.siret, r.tech_login, r.expiry.replace(microsecond=0).isoformat()) for r in records]
 
 
+def _list_page_sizes(portal) -> list[str | None]:
+    """The `taille` each load of `Mes structures` asked for (None: the portal's default)."""
+    return [query.get("taille") for _, path, query in portal.state.queries if path == LIST_PATH]
+
+
 def _seen(items: list[dict]) -> list[tuple[str, str, str]]:
     return [(i["structure"], i["technical_login"], i["expires_at"]) for i in items]
 
@@ -55,9 +60,28 @@ def test_one_page_load_per_structure_and_the_list_walked_once(cli, make_portal):
     gets = Counter(path for method, path in portal.state.requests if method == "GET")
     structure_gets = {p: n for p, n in gets.items() if p.startswith(STRUCTURE_PATH)}
     assert sorted(structure_gets.values()) == [1] * len(portal.state.structures)
-    pages = -(-len(portal.state.structures) // portal.options.page_size)
-    assert gets[LIST_PATH] == pages  # no reload of the list after a structure
+    # The list's first page, then the same at its largest page size (50 rows: all of them),
+    # and no reload of the list after a structure.
+    assert len(portal.state.structures) > portal.options.page_size
+    assert gets[LIST_PATH] == 2
+    sizes = [
+        query.get("taille") for method, path, query in portal.state.queries if path == LIST_PATH
+    ]
+    assert sizes == [None, "50"]
     assert json.loads(result.stdout)["structures_seen"] == len(portal.state.structures)
+
+
+def test_a_list_that_fits_its_page_keeps_its_page_size(cli, make_portal):
+    portal = make_portal(page_size=20)
+    cli.portal_url = portal.url
+
+    result = cli("status", "--json")
+
+    assert result.returncode == 4, result.stderr[-2000:]
+    sizes = [
+        query.get("taille") for method, path, query in portal.state.queries if path == LIST_PATH
+    ]
+    assert sizes == [None]
 
 
 def test_jsf_post_backs_give_the_same_results_at_every_concurrency(cli, make_portal):
@@ -93,7 +117,8 @@ def test_a_post_back_whose_view_expired_is_sent_again_from_the_list(cli, make_po
 
 
 def test_fewer_rows_than_announced_still_fails_closed_with_readers(cli, make_portal):
-    portal = make_portal(drop_row_on_page=2)
+    # Page 1, as the walk shows the list at its largest page size (one page).
+    portal = make_portal(drop_row_on_page=1)
     cli.portal_url = portal.url
 
     result = cli("status", "--json")

@@ -313,9 +313,7 @@ def test_sigint_during_the_flow(cli, portal, before, to_group):
     # also take Playwright's driver before the trace is handed over: then a cut zip is not
     # kept, and the log says so.
     trace_cut = to_group and "trace not kept" in result.stderr
-    folder = assert_diagnosis(
-        result, step="structure page", trace=not trace_cut, page=not to_group
-    )
+    folder = assert_diagnosis(result, step="structure page", trace=not trace_cut, page=not to_group)
     assert "interrupted" in folder["error"]
     _assert_history(cli, 130)
     cli.assert_no_secret([*portal_secrets(portal), before["password"]])

@@ -172,6 +172,42 @@ def test_a_page_size_chooser_is_not_a_count(page: Page):
     assert ManagerActivitiesPage(page).announced_count() is None
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        # PrimeFaces 2017 paginator: the words come after the list, in no label.
+        '<select class="ui-paginator-rpp-options">{options}</select> lignes par page',
+        '<label for="t">Lignes par page :</label><select id="t">{options}</select>',
+        '<select aria-label="Lignes par page">{options}</select>',
+    ],
+    ids=["words-after", "label-for", "aria-label"],
+)
+def test_the_largest_page_size_offered_however_labelled(page: Page, markup: str):
+    options = '<option value="5" selected>5</option><option value="50">50</option>'
+    options += '<option value="20">20</option>'
+    page.set_content(
+        f"""<div>{markup.format(options=options)}
+        <table><tr><th>Identifiant structure</th></tr><tr><td>{SIAGEP}</td></tr></table></div>"""
+    )
+    largest = ManagerActivitiesPage(page).largest_page_size()
+    assert largest is not None and largest.value == "50"
+
+
+def test_a_list_labelled_otherwise_is_not_the_page_size(page: Page):
+    page.set_content(
+        """<label for="t">Type de structure</label><select id="t"><option>5</option>
+        <option>50</option></select> lignes par page"""
+    )
+    assert ManagerActivitiesPage(page).largest_page_size() is None
+
+
+def test_the_largest_page_size_already_shown_is_not_chosen_again(page: Page):
+    page.set_content(
+        """<select><option>5</option><option selected>50</option></select> lignes par page"""
+    )
+    assert ManagerActivitiesPage(page).largest_page_size() is None
+
+
 def test_no_announced_count_is_none_not_the_count_of_another_table(page: Page):
     page.set_content(
         f"""<div><div><table><tr><th>Utilisateur</th></tr><tr><td>x</td></tr></table>

@@ -10,7 +10,15 @@ from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from flows.models import StructureRow
-from flows.perceive import SEVERAL, DataTable, Perceived, Perception, Target, is_disabled
+from flows.perceive import (
+    SEVERAL,
+    DataTable,
+    Option,
+    Perceived,
+    Perception,
+    Target,
+    is_disabled,
+)
 from flows.text import loose
 from flows.texts import DEFAULT_TEXTS, Texts
 
@@ -45,8 +53,30 @@ class ManagerActivitiesPage:
             section_key="structures_section",
         )
 
+        self.page_size = self.see.drop_down("page_size")
+
     def wait_until_shown(self) -> None:
         self.structures_table.wait()
+
+    def largest_page_size(self) -> Option | None:
+        """The largest `lignes par page` the list offers, when it is not the one shown."""
+        sizes = [
+            (int(digits), option)
+            for option in self.page_size.choices()
+            if (digits := re.sub(r"\D", "", option.text))
+        ]
+        if not sizes:
+            return None
+        _, largest = max(sizes, key=lambda size: size[0])
+        current = self.page_size.selected()
+        return None if current is not None and current.value == largest.value else largest
+
+    def show_page_size(self, option: Option) -> None:
+        self.page_size.choose(re.compile(rf"^{re.escape(option.text)}$"))
+
+    def wait_for_more_rows(self, than: int) -> None:
+        """Until the table shows more than `than` rows (drawn again after a page size)."""
+        self.structures_table.wait_for_more_rows(than)
 
     def is_shown(self) -> bool:
         return self.structures_table.present()
