@@ -383,7 +383,7 @@ def _retry_posts(
     for job, error in failed:
         pages.setdefault(job.page_number, []).append((job, error))
     for page_number, jobs in sorted(pages.items()):
-        activities = _reopen_list(session, home_url, page_number, most_rows=True)
+        activities = _reopen_list(session, home_url, page_number)
         for job, error in jobs:
             with session.step(
                 N_("Mes structures"), T("the row of structure {siret}", siret=job.siret)
@@ -474,11 +474,10 @@ def _show_most_rows(session: PortalSession, activities: ManagerActivitiesPage) -
         try:
             rows = activities.read_rows_with_targets()
             plain = all(t is not None and t.reusable and t.method == "get" for _, t in rows)
-            total = activities.announced
+            shown, total = len(rows), activities.announced
             option = activities.largest_page_size() if plain else None
-            if option is None or total is None or total <= len(rows):
+            if option is None or total is None or total <= shown:
                 return
-            shown = len(rows)
             activities.show_page_size(option)
             activities.wait_for_more_rows(shown)
             session.settle()
@@ -488,15 +487,12 @@ def _show_most_rows(session: PortalSession, activities: ManagerActivitiesPage) -
         activities.wait_until_shown()
 
 
-def _reopen_list(
-    session: PortalSession, home_url: str, page_number: int, *, most_rows: bool = False
-) -> ManagerActivitiesPage:
-    """`Mes structures` from the menu again, paged to `page_number` (of the largest page
-    size with `most_rows`, as the walk that numbered it)."""
+def _reopen_list(session: PortalSession, home_url: str, page_number: int) -> ManagerActivitiesPage:
+    """`Mes structures` from the menu again, paged to `page_number`. Only posted rows are
+    retried from it, and a list whose rows post keeps its page size (`_show_most_rows`), so
+    the page numbers are the walk's."""
     back_to_chorus_home(session, home_url)
     activities = open_manager_activities(session)
-    if most_rows:
-        _show_most_rows(session, activities)
     with session.step(N_("Mes structures"), _next_page_control(session)):
         for _ in range(page_number - 1):
             next_structures_page(session, activities)

@@ -916,8 +916,7 @@ class DataTable:
         """Clicks `control_in_row`. When the row's only control is named for the key (the
         usual case) it is found in one look at the row, not one query per tier, and clicked
         as found; a row drawn again meanwhile is looked at again through the tiers."""
-        groups = self.perception._groups(key, None)
-        named = containing_any(word for group in groups for word in group).pattern
+        named = containing_any(self.perception.texts.words(key)).pattern
         row = self.row_with(number).first
         if row.count():
             found = row.evaluate_handle(
