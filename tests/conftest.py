@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import pytest
 from bot.browser import CHROMIUM_ARGS, find_browser
 from fixtures.mock_portal import MockPortal, PortalOptions
 from tests.mailserver import mail_server, make_mail_server  # noqa: F401  (fixtures)
-from tests.private_keyring import PrivateKeyring, start_private_keyring
+from tests.private_keyring import PrivateKeyring, restarted_if_dead, start_private_keyring
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGER = "claire.martin"
@@ -76,6 +77,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     private = config.stash.get(_PRIVATE_KEYRING, None)
     if private is not None:
         private.stop()
+
+
+@pytest.fixture(autouse=True)
+def _worker_keyring_alive(request: pytest.FixtureRequest) -> None:
+    """Starts the worker's keyring again if its daemon has died since the last test.
+
+    gnome-keyring-daemon died once in a CI run, between two tests, with no test touching it
+    (its log goes to syslog, absent there): every later test of that worker then failed for
+    want of a keyring. The test that was running when it died keeps its own result; the
+    restart is reported in the warnings summary so that it does not go unseen.
+    """
+    private = request.config.stash.get(_PRIVATE_KEYRING, None)
+    revived = restarted_if_dead(private) if private is not None else None
+    if revived is None:
+        return
+    os.environ.update(revived.env)
+    request.config.stash[_PRIVATE_KEYRING] = revived
+    warnings.warn(
+        f"the keyring daemon of worker {os.environ.get('PYTEST_XDIST_WORKER')} had died "
+        f"(pid {private.daemon_pid}); restarted before {request.node.nodeid}",
+        stacklevel=1,
+    )
 
 
 @pytest.fixture(scope="session")

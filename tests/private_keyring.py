@@ -24,6 +24,24 @@ from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
+# The session bus of Debian's session.conf, without its service directories: nothing is
+# D-Bus-activated. If the keyring daemon dies, a call fails at once ("ServiceUnknown")
+# instead of the bus spawning a second daemon and making every call wait 120 s for it.
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
 
 def _die_with_parent() -> None:
     # The bus must not outlive a worker that crashed: the keyring daemon exits with its bus.
@@ -36,6 +54,9 @@ class PrivateKeyring:
     bus: subprocess.Popen
     daemon_pid: int | None
     env: dict[str, str]
+
+    def daemon_alive(self) -> bool:
+        return self.daemon_pid is not None and _alive(self.daemon_pid)
 
     def stop(self) -> None:
         if self.daemon_pid:
@@ -77,9 +98,11 @@ def start_private_keyring() -> PrivateKeyring:
         for k, v in os.environ.items()
         if k not in ("DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "GNOME_KEYRING_PID")
     }
+    config = folder / "bus.conf"
+    config.write_text(_BUS_CONFIG)
     with open(folder / "bus.log", "wb") as log:
         bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -131,6 +154,15 @@ def start_private_keyring() -> PrivateKeyring:
         keyring.stop()
         raise
     return keyring
+
+
+def restarted_if_dead(keyring: PrivateKeyring) -> PrivateKeyring | None:
+    """A new keyring in place of one whose daemon has died (its bus and folder removed), or
+    None while the daemon runs. The new one starts empty: what the old one held is lost."""
+    if keyring.daemon_alive():
+        return None
+    keyring.stop()
+    return start_private_keyring()
 
 
 def _secret_service_pid(address: str) -> int:

@@ -5,10 +5,12 @@ running once stopped."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
-from tests.private_keyring import start_private_keyring
+from tests.private_keyring import restarted_if_dead, start_private_keyring
 from tests.runs import alive
 
 _GET_SET = """
@@ -20,16 +22,24 @@ print(keyring.get_password(service, "u"))
 """
 
 
-def _keyring(env: dict[str, str], service: str, value: str = "") -> str:
+def _keyring(env: dict[str, str], service: str, value: str = "", check: bool = True):
     done = subprocess.run(
         [sys.executable, "-c", _GET_SET, service, value],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=check,
     )
-    return done.stdout.strip()
+    return done.stdout.strip() if check else done
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
 
 
 def test_two_private_keyrings_do_not_see_each_others_entries():
@@ -50,3 +60,32 @@ def test_two_private_keyrings_do_not_see_each_others_entries():
     assert all(pid and not alive(pid) for pid in daemons)
     assert not first.folder.exists() and not second.folder.exists()
     assert first.bus.returncode is not None and second.bus.returncode is not None
+
+
+def test_a_dead_keyring_daemon_fails_the_next_call_at_once_and_is_restarted():
+    keyring = start_private_keyring()
+    revived = None
+    try:
+        service = "chorus-bot/technical/revival-check"
+        assert _keyring(keyring.env, service, "before") == "before"
+        assert restarted_if_dead(keyring) is None
+        dead = keyring.daemon_pid
+        assert dead is not None
+        _kill(dead)
+
+        # No second daemon D-Bus-activated in its place, which would make the call wait
+        # 120 s and then fail: the bus says at once that nobody holds the name (60 s bound).
+        failed = _keyring(keyring.env, service, check=False)
+        assert failed.returncode != 0
+        assert "neither running nor activatable" in failed.stderr
+
+        revived = restarted_if_dead(keyring)
+        assert revived is not None
+        assert revived.daemon_pid != dead and revived.daemon_alive()
+        assert not keyring.folder.exists() and keyring.bus.returncode is not None
+        assert _keyring(revived.env, service) == "None"
+        assert _keyring(revived.env, service, "after") == "after"
+    finally:
+        keyring.stop()
+        if revived is not None:
+            revived.stop()
