@@ -49,6 +49,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bot.config import ImapSettings
+from tests.ports import ATTEMPTS, free_port, start_on_a_free_port
 
 CHORUS_SENDER = "ne-pas-repondre@chorus-pro.gouv.fr"
 MAILBOX_ADDRESS = "claire.martin@collectivite.example.fr"
@@ -66,12 +67,6 @@ def code_mail_body(code: str) -> str:
         "0 809 400 240.\n\n"
         "L'équipe Chorus Pro\n"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def dovecot_binary() -> str:
@@ -231,18 +226,21 @@ class MailServer:
         if self.tls != "none":
             self.cafile = _make_certificate(self.root / "tls")
         self._start_dovecot()
-        self.smtp_port = _free_port()
-        self._smtp = Controller(
-            _MaildirDelivery(maildir, owner), hostname=self.smtp_host, port=self.smtp_port
-        )
-        self._smtp.start()
+
+        def on(port: int) -> Controller:
+            smtp = Controller(_MaildirDelivery(maildir, owner), hostname=self.smtp_host, port=port)
+            smtp.start()  # raises when the port was taken meanwhile
+            return smtp
+
+        self._smtp = start_on_a_free_port(on)
+        self.smtp_port = self._smtp.port
         return self
 
     def _start_dovecot(self) -> None:
         binary = dovecot_binary()
         log = self.root / "dovecot.log"
-        for _attempt in range(3):  # a free port can be taken between probe and bind
-            self.imap_port = _free_port()
+        for _attempt in range(ATTEMPTS):  # a free port can be taken between probe and bind
+            self.imap_port = free_port()
             conf = self.root / "dovecot.conf"
             conf.write_text(self._dovecot_conf(), encoding="utf-8")
             output = (self.root / "dovecot.out").open("ab")

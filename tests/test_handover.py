@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from bot.config import MailSettings
 from bot.errors import HandoverFailed
 from flows.models import PARIS, NewPassword, TechnicalStatus
 from tests.conftest import MANAGER_PASSWORD, PAGE3_SIRET, Cli, portal_secrets
+from tests.ports import free_port, start_on_a_free_port
 
 SMTP_USER = "chorus-bot@relais.example.fr"
 SMTP_PASSWORD = "Relais-Smtp-2026!"
@@ -44,24 +44,21 @@ class Collector:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    """A port nothing listens on (the kernel gave it and it was closed again)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server() -> Iterator:
     started: list[Controller] = []
 
     def start(**smtp_options) -> tuple[Collector, int]:
         collector = Collector()
-        port = _free_port()
-        controller = Controller(collector, hostname="127.0.0.1", port=port, **smtp_options)
-        controller.start()
+
+        def on(port: int) -> Controller:
+            controller = Controller(collector, hostname="127.0.0.1", port=port, **smtp_options)
+            controller.start()  # raises when the port was taken meanwhile
+            return controller
+
+        controller = start_on_a_free_port(on)
         started.append(controller)
-        return collector, port
+        return collector, controller.port
 
     yield start
     for controller in started:
@@ -189,7 +186,7 @@ def test_mail_holds_the_password_only_with_include_password(cli, portal, real_ke
 
 
 def test_unreachable_smtp_server_warns_exits_6_and_keeps_the_reset(cli, portal, real_keyring):
-    closed_port = _free_port()
+    closed_port = free_port()
     _write_config(cli, _mail_table(closed_port))
     expiry_before = portal.state.structure(PAGE3_SIRET).expiry
 

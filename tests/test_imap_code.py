@@ -26,6 +26,7 @@ from bot.errors import CredentialsMissing, SecondFactorError
 from bot.log import redactor
 from tests.conftest import MANAGER, MANAGER_PASSWORD, Cli
 from tests.mailserver import CODE_SUBJECT, MailServer
+from tests.ports import free_port
 
 # A bound for the mail that fails fast when none is coming; waits that succeed use 30 s and
 # return as soon as the mail is there.
@@ -232,10 +233,8 @@ def test_wrong_imap_password_is_a_clear_error_before_the_portal_sends(mail_serve
 
 
 def test_nothing_listening_is_a_clear_error(mail_server, real_keyring):
-    from tests.mailserver import _free_port
-
     with pytest.raises(SecondFactorError) as caught:
-        _source(mail_server, port=_free_port()).expect_email_code()
+        _source(mail_server, port=free_port()).expect_email_code()
     assert "cannot reach the IMAP server 127.0.0.1:" in caught.value.one_line()
 
 

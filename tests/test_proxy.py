@@ -23,6 +23,7 @@ from bot.proxy import Proxy, chromium_bypass
 from fixtures.mock_portal import MockPortal
 from fixtures.mock_portal.piste import RATTACHEMENTS_PATH, TOKEN_PATH
 from tests.conftest import SIAGEP, Cli, portal_secrets
+from tests.ports import start_on_a_free_port
 from tests.test_verify import piste_args, set_piste, store_technical
 
 # tinyproxy's config syntax takes letters, digits and a few signs only in BasicAuth.
@@ -53,12 +54,6 @@ class Tinyproxy:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def start_proxy(tmp_path: Path) -> Iterator:
     if not Path(TINYPROXY).exists():
@@ -68,35 +63,43 @@ def start_proxy(tmp_path: Path) -> Iterator:
     def start(auth: tuple[str, str] | None = None) -> Tinyproxy:
         folder = tmp_path / f"proxy{len(started)}"
         folder.mkdir()
-        port = _free_port()
-        lines = [
-            f"Port {port}",
-            "Listen 127.0.0.1",
-            "Allow 127.0.0.1",
-            "Timeout 60",
-            "MaxClients 50",
-            f'LogFile "{folder / "tinyproxy.log"}"',
-            "LogLevel Info",
-            "DisableViaHeader Yes",
-        ]
-        if auth:
-            lines.append(f"BasicAuth {auth[0]} {auth[1]}")
-        (folder / "tinyproxy.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        process = subprocess.Popen(
-            [TINYPROXY, "-d", "-c", str(folder / "tinyproxy.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        proxy = Tinyproxy(port, folder / "tinyproxy.log", process)
-        started.append(proxy)
-        deadline = time.monotonic() + 30  # only so that a broken start fails, not hangs
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return proxy
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"tinyproxy did not start (exit {process.poll()})")
+
+        def on(port: int) -> Tinyproxy | None:
+            lines = [
+                f"Port {port}",
+                "Listen 127.0.0.1",
+                "Allow 127.0.0.1",
+                "Timeout 60",
+                "MaxClients 50",
+                f'LogFile "{folder / "tinyproxy.log"}"',
+                "LogLevel Info",
+                "DisableViaHeader Yes",
+            ]
+            if auth:
+                lines.append(f"BasicAuth {auth[0]} {auth[1]}")
+            (folder / "tinyproxy.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            process = subprocess.Popen(
+                [TINYPROXY, "-d", "-c", str(folder / "tinyproxy.conf")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            proxy = Tinyproxy(port, folder / "tinyproxy.log", process)
+            started.append(proxy)
+            deadline = time.monotonic() + 30  # only so that a broken start fails, not hangs
+            while True:
+                if process.poll() is not None:
+                    return None  # it could not bind: the port was taken meanwhile
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    return proxy
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("tinyproxy did not start within 30 s")
+
+        try:
+            return start_on_a_free_port(on)
+        except OSError:
+            pytest.fail(f"tinyproxy did not start (exit {started[-1].process.poll()})")
 
     yield start
     for proxy in started:
