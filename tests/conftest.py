@@ -83,10 +83,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _worker_keyring_alive(request: pytest.FixtureRequest) -> None:
     """Starts the worker's keyring again if its daemon has died since the last test.
 
-    gnome-keyring-daemon died once in a CI run, between two tests, with no test touching it
-    (its log goes to syslog, absent there): every later test of that worker then failed for
-    want of a keyring. The test that was running when it died keeps its own result; the
-    restart is reported in the warnings summary so that it does not go unseen.
+    gnome-keyring-daemon (42.1, Debian 12) died once in a CI run: every later test of that
+    worker then failed for want of a keyring. It can be made to die by SIGKILLing one client
+    in the middle of a call while other clients talk to it (four processes at once, one in
+    two killed: dead within a minute; killed one at a time, or all left to finish: never), as
+    the tests that kill the bot at every step may do. The test that was running when it died
+    keeps its own result; the restart is reported in the warnings summary, never silent.
     """
     private = request.config.stash.get(_PRIVATE_KEYRING, None)
     revived = restarted_if_dead(private) if private is not None else None
