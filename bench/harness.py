@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -76,6 +77,7 @@ class Run:
     stdout: str
     tree_kb: int = 0  # peak of the memory (PSS) of the process and all its descendants
     stderr: str = ""
+    cpu_seconds: float = 0.0  # user + system, the process and every descendant it reaped
 
 
 @dataclass
@@ -87,6 +89,10 @@ class Series:
     @property
     def seconds(self) -> float:
         return statistics.median(run.seconds for run in self.runs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
 
     @property
     def peak_kb(self) -> int:
@@ -151,6 +157,9 @@ def run_timed(
     whole tree, sampled every 100 ms."""
     peak = [0]
     tree_peak = [0]
+    # One command at a time: what the children used meanwhile is this command's tree (Python,
+    # Playwright's driver, Chromium: each reaped by its parent before it exits).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -177,12 +186,14 @@ def run_timed(
     sampler.start()
     stdout, stderr = process.communicate(timeout=timeout)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler.join()
     if process.returncode not in ok_codes:
         raise RuntimeError(
             f"{' '.join(command)} exited {process.returncode}:\n{stdout[-2000:]}\n{stderr[-2000:]}"
         )
-    return Run(seconds, peak[0], stdout, tree_peak[0], stderr)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(seconds, peak[0], stdout, tree_peak[0], stderr, cpu)
 
 
 # --- the browser, the portal, the environments ---------------------------------------------
@@ -680,6 +691,29 @@ def _matrix(
     return lines
 
 
+def _cpu_rows(
+    check: tuple[Series, Series], skins: dict[str, SkinResults], runs: dict[str, int]
+) -> list[tuple[str, str, str, str, str, str]]:
+    """CPU time of `check`'s whole process tree: on a shared 2-core machine it moves less with
+    the neighbours' load than the wall time the targets are set on, so it tells a real change
+    from noise. No target of its own."""
+    pairs = [("modern", check)]
+    pairs += [(skin, res.check) for skin, res in skins.items() if res.check and skin != "modern"]
+    rows = []
+    for skin, (bot, floor) in pairs:
+        if floor.cpu_seconds > 0:
+            rows.append(
+                _row(
+                    f"CPU time (user + system, whole tree), `check`, {skin} skin "
+                    f"(median of {runs['check']})",
+                    _s(bot.cpu_seconds),
+                    _s(floor.cpu_seconds),
+                    bot.cpu_seconds / floor.cpu_seconds,
+                )
+            )
+    return rows
+
+
 def build_report(
     check: tuple[Series, Series],
     status: dict[Config, dict[str, Series]],
@@ -707,6 +741,7 @@ def build_report(
     ]
     rows += _status_rows(status, levels, verdicts)
     rows += _skin_rows(skins or {}, runs, verdicts)
+    rows += _cpu_rows(check, skins or {}, runs)
     bot, bare = help_
     verdicts["--help"] = bot.seconds <= TARGET_HELP_S
     rows.append(

@@ -3,12 +3,13 @@ asserted (the numbers belong to docs/benchmarks.md, not to the test suite)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import END, START, write_results
+from bench.harness import END, START, run_timed, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,11 +55,16 @@ def test_quickest_run_writes_a_table_with_every_measure(tmp_path):
         "Peak memory, bot + Playwright + Chromium (PSS), `status` over 1, --concurrency 1",
         "Peak memory, serial floor + Chromium (PSS)",
         "Fixed sleeps in bot/ and flows/",
+        "CPU time (user + system, whole tree), `check`, modern skin",
+        "CPU time (user + system, whole tree), `check`, jsf2017 skin",
     ):
         assert any(name.startswith(expected) for name in names), (expected, names)
     for cells in rows.values():
         if cells[3]:
             float(cells[3])  # every ratio is a number
+    for name, cells in rows.items():
+        if name.startswith("CPU time"):
+            assert float(cells[1].removesuffix(" s")) > 0 and float(cells[2].removesuffix(" s")) > 0
         assert cells[5] in ("", "OK", "MISSED")
     # The status table: one row per configuration, every side and ratio a number.
     matrix = [_cells(line) for line in lines[len(main) :]]
@@ -80,3 +86,11 @@ def test_results_replace_only_the_marked_block(tmp_path):
     write_results(path, "second")
     text = path.read_text()
     assert "second" in text and "first" not in text and "hand-written" in text
+
+
+def test_cpu_time_counts_the_grandchildren():
+    # Python starts a child that burns the CPU: as the bot's Chromium is the driver's child.
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}])"
+    run = run_timed([sys.executable, "-c", parent], dict(os.environ))
+    assert run.cpu_seconds >= 0.4
