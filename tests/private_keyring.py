@@ -25,8 +25,9 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 # The session bus of Debian's session.conf, without its service directories: nothing is
-# D-Bus-activated. If the keyring daemon dies, a call fails at once ("ServiceUnknown")
-# instead of the bus spawning a second daemon and making every call wait 120 s for it.
+# D-Bus-activated. If the keyring daemon dies, a call fails at once (python-keyring: "neither
+# running nor activatable") instead of the bus spawning a second daemon, which never came up
+# in CI, and making every call wait 120 s for it.
 _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
