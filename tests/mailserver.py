@@ -49,7 +49,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bot.config import ImapSettings
-from tests.ports import ATTEMPTS, free_port, start_on_a_free_port
+from tests.ports import ATTEMPTS, free_port, smtp_on_a_free_port
 
 CHORUS_SENDER = "ne-pas-repondre@chorus-pro.gouv.fr"
 MAILBOX_ADDRESS = "claire.martin@collectivite.example.fr"
@@ -226,13 +226,7 @@ class MailServer:
         if self.tls != "none":
             self.cafile = _make_certificate(self.root / "tls")
         self._start_dovecot()
-
-        def on(port: int) -> Controller:
-            smtp = Controller(_MaildirDelivery(maildir, owner), hostname=self.smtp_host, port=port)
-            smtp.start()  # raises when the port was taken meanwhile
-            return smtp
-
-        self._smtp = start_on_a_free_port(on)
+        self._smtp = smtp_on_a_free_port(_MaildirDelivery(maildir, owner), self.smtp_host)
         self.smtp_port = self._smtp.port
         return self
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from aiosmtpd.controller import Controller
 
 Started = TypeVar("Started")
 ATTEMPTS = 3
@@ -35,3 +37,14 @@ def start_on_a_free_port(start: Callable[[int], Started | None]) -> Started:
         if started is not None:
             return started
     raise OSError(f"no server started on a free port in {ATTEMPTS} attempts")
+
+
+def smtp_on_a_free_port(handler: object, hostname: str = "127.0.0.1", **options: Any) -> Controller:
+    """A started aiosmtpd server for `handler`; its port is `.port`."""
+
+    def on(port: int) -> Controller:
+        controller = Controller(handler, hostname=hostname, port=port, **options)
+        controller.start()  # raises OSError when the port was taken meanwhile
+        return controller
+
+    return start_on_a_free_port(on)

@@ -25,7 +25,7 @@ from bot.config import MailSettings
 from bot.errors import HandoverFailed
 from flows.models import PARIS, NewPassword, TechnicalStatus
 from tests.conftest import MANAGER_PASSWORD, PAGE3_SIRET, Cli, portal_secrets
-from tests.ports import free_port, start_on_a_free_port
+from tests.ports import free_port, smtp_on_a_free_port
 
 SMTP_USER = "chorus-bot@relais.example.fr"
 SMTP_PASSWORD = "Relais-Smtp-2026!"
@@ -50,13 +50,7 @@ def smtp_server() -> Iterator:
 
     def start(**smtp_options) -> tuple[Collector, int]:
         collector = Collector()
-
-        def on(port: int) -> Controller:
-            controller = Controller(collector, hostname="127.0.0.1", port=port, **smtp_options)
-            controller.start()  # raises when the port was taken meanwhile
-            return controller
-
-        controller = start_on_a_free_port(on)
+        controller = smtp_on_a_free_port(collector, **smtp_options)
         started.append(controller)
         return collector, controller.port
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests import ports
 
@@ -17,16 +16,14 @@ def test_a_port_taken_meanwhile_is_tried_again_on_another(monkeypatch):
         taken.listen()
         busy = taken.getsockname()[1]
         offered = [busy, ports.free_port()]
-        monkeypatch.setattr(ports, "free_port", lambda: offered.pop(0))
         tried: list[int] = []
 
-        def on(port: int) -> Controller:
-            tried.append(port)
-            controller = Controller(object(), hostname="127.0.0.1", port=port)
-            controller.start()
-            return controller
+        def offer() -> int:
+            tried.append(offered.pop(0))
+            return tried[-1]
 
-        controller = ports.start_on_a_free_port(on)
+        monkeypatch.setattr(ports, "free_port", offer)
+        controller = ports.smtp_on_a_free_port(object())
         try:
             assert tried[0] == busy and controller.port == tried[1] != busy
             socket.create_connection(("127.0.0.1", controller.port), timeout=5).close()
