@@ -48,15 +48,17 @@ def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> Non
         login.open(start_url)
         session.settle()
         login.password.wait()
-        submit_login(session, login, manager)
-    pass_second_factor_if_asked(session, manager)
+        logged_in = submit_login(session, login, manager)
+    if not logged_in:
+        pass_second_factor_if_asked(session, manager)
 
 
-def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> None:
+def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> bool:
     """Types the credentials into the login form on screen (genuine host only) and sends it.
 
-    Returns once the application list, Chorus Pro's home, or a second-factor page shows. Call
-    it inside the `login` step: the session must not take the login page for an expired one.
+    Returns once the application list, Chorus Pro's home, or a second-factor page shows: True
+    for the first two (no second factor asked). Call it inside the `login` step: the session
+    must not take the login page for an expired one.
     """
     session.host_guard(session.url)
     login.fill_identifiant(manager.identifiant)
@@ -64,7 +66,7 @@ def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin
     login.fill_password(manager.password)
     login.submit()
     session.settle()
-    _wait_after_login(session, login)
+    return _wait_after_login(session, login)
 
 
 def _logged_in(session: PortalSession) -> tuple[ApplicationsPage, ChorusHomePage]:
@@ -73,25 +75,23 @@ def _logged_in(session: PortalSession) -> tuple[ApplicationsPage, ChorusHomePage
     )
 
 
-def _wait_after_login(session: PortalSession, login: LoginPage) -> None:
+def _wait_after_login(session: PortalSession, login: LoginPage) -> bool:
+    """True when the application list or Chorus Pro's home shows; False for a second-factor
+    page; raises when the portal refused the login."""
     applications, home = _logged_in(session)
     code = SecondFactorPage(session.page, session.texts)
     choice = SecondFactorChoicePage(session.page, session.texts)
     if applications.is_shown() or home.is_shown():
         # The usual case, asked first and cheapest first: a look for the choice of factor
         # (every control tier of three options) costs ten times a look for a title.
-        return
+        return True
     applications.title.union.or_(home.menu).or_(code.code.union).or_(choice.shown).or_(
         login.error_message
     ).first.wait_for()
-    if (
-        applications.is_shown()
-        or home.is_shown()
-        or code.is_shown()
-        or choice.is_shown()
-        or choice.asks_security_key_only()
-    ):
-        return
+    if applications.is_shown() or home.is_shown():
+        return True
+    if code.is_shown() or choice.is_shown() or choice.asks_security_key_only():
+        return False
     detail = login.error_text()
     raise LoginRejected(
         T("the portal refused the identifiant or password ({detail})", detail=detail)
@@ -242,12 +242,14 @@ def open_chorus_pro(session: PortalSession) -> None:
     """From the DGFiP application list to Chorus Pro's home; on Chorus Pro's own login the
     home is already there."""
     applications, home = _logged_in(session)
-    if not applications.is_shown() and home.is_shown():  # the title is the cheaper look
+    listed = applications.is_shown()  # the title is the cheaper look
+    if not listed and home.is_shown():
         return
     with session.step(
         N_("application list"), T("the link {value}", value=session.texts.describe("chorus_pro"))
     ):
-        applications.title.wait()
+        if not listed:
+            applications.title.wait()
         if not applications.has_chorus_pro():
             raise PortalError(
                 T(
@@ -270,17 +272,18 @@ def follow_chorus_pro(session: PortalSession, applications: ApplicationsPage) ->
     with session.step(N_("Chorus Pro home"), chorus_home(session)):
         _follow_same_or_new_tab(session, popups)
         session.settle()
-        ChorusHomePage(session.page, session.texts).wait()
 
 
 def _follow_same_or_new_tab(session: PortalSession, popups: list) -> None:
-    """`Chorus Pro` opens in the same tab on some portals and in a new one on others."""
+    """`Chorus Pro` opens in the same tab on some portals and in a new one on others; returns
+    once its home shows."""
     deadline = time.monotonic() + session.timeout_ms / 1000
     home = ChorusHomePage(session.page, session.texts)
     while True:
         if popups:
             session.switch_to(popups[0])
             session.page.wait_for_load_state("domcontentloaded")
+            ChorusHomePage(session.page, session.texts).wait()
             return
         try:
             home.wait(timeout=POLL_MS)
@@ -305,8 +308,10 @@ def choose_path(session: PortalSession) -> str:
     texts = session.texts
     with session.step(N_("Chorus Pro home"), chorus_home(session)):
         home = ChorusHomePage(session.page, session.texts)
-        home.wait()
-        documented = home.has_manager_activities()
+        documented = home.has_manager_activities()  # shown: no need to wait for the menu
+        if not documented:
+            home.wait()
+            documented = home.has_manager_activities()
         session.documented_available = documented
         wanted = session.path_choice
         if wanted == DOCUMENTED and not documented:

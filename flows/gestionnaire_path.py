@@ -114,19 +114,23 @@ def open_manager_activities(session: PortalSession) -> ManagerActivitiesPage:
 def find_structure(session: PortalSession, siret: str) -> StructurePage:
     activities = open_manager_activities(session)
     with session.step(N_("Mes structures"), T("the row of structure {siret}", siret=siret)):
-        seen = page_through(session, activities, stop_at=siret)
-        if siret not in seen and not activities.has_row_for(siret):
-            raise StructureNotFound(
-                T(
-                    "structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
-                    siret=siret,
-                    seen=len(seen),
-                ),
-                hint=T("check the SIRET, and that this manager account manages the structure"),
-            )
+        # The usual case, a row on the first page with its one control, in one look; the
+        # rows are read and paged through only when that look cannot tell.
+        control = activities.shown_structure_control(siret)
+        if control is None:
+            seen = page_through(session, activities, stop_at=siret)
+            if siret not in seen and not activities.has_row_for(siret):
+                raise StructureNotFound(
+                    T(
+                        "structure {siret} is not in `Mes structures` ({seen} structure(s) seen)",
+                        siret=siret,
+                        seen=len(seen),
+                    ),
+                    hint=T("check the SIRET, and that this manager account manages the structure"),
+                )
     # The click is this step's: a slow structure page must not be blamed on the list.
     with session.step(N_("structure page"), _structure_block(session)):
-        activities.open_structure(siret)
+        activities.open_structure(siret, control)
         session.settle()
         structure = StructurePage(session.page, session.texts)
         structure.wait_until_shown()

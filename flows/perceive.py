@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 
+from playwright.sync_api import ElementHandle, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
 
 from bot.i18n import T
 from flows.text import (
@@ -98,6 +98,20 @@ _NAMED_ONLY_CONTROL_JS = (
   const cues = [e.innerText, e.getAttribute('title'), e.getAttribute('aria-label'),
     img && img.getAttribute('alt'), e.tagName === 'INPUT' ? e.value : ''];
   return cues.some(c => c && re.test(c.replace(/[\\s\\u00a0\\u202f]+/g, ' '))) ? e : null;
+}"""
+)
+
+# Runs in the page: in this table, the innermost row holding the number (however its digits are
+# grouped), then that row's only control if a person reads it as `named`; null when unsure, for
+# the slower look through tiers to decide.
+_NAMED_CONTROL_IN_ROW_JS = (
+    "(t, a) => { const named = "
+    + _NAMED_ONLY_CONTROL_JS
+    + """; const number = new RegExp(a.number);
+  const text = e => (e.textContent || '').replace(/\\s+/g, ' ');
+  const rows = Array.from(t.querySelectorAll('tr, [role=row]')).filter(r => number.test(text(r)));
+  const row = rows.find(r => !rows.some(o => o !== r && r.contains(o)));
+  return row ? named(row, a) : null;
 }"""
 )
 
@@ -424,6 +438,17 @@ def is_disabled(control: Locator) -> bool:
     return bool(control.evaluate(_IS_DISABLED_JS))
 
 
+def click_if_attached(control: ElementHandle) -> bool:
+    """Clicks an element found earlier; False when the page has drawn it again since."""
+    try:
+        control.click()
+        return True
+    except PlaywrightError as error:
+        if "not attached" not in str(error):
+            raise
+        return False
+
+
 def _union(locators: Iterable[Locator]) -> Locator:
     return reduce(lambda a, b: a.or_(b), locators)
 
@@ -486,6 +511,9 @@ class Perceived:
         union = self.union
         if union.count() == 1:  # the usual case, in one round trip
             return union.first
+        return self._first_tier()
+
+    def _first_tier(self) -> Locator:
         for tier in self.tiers:
             if tier.count():
                 return tier.first
@@ -500,7 +528,7 @@ class Perceived:
             return None
         if count == 1:
             return union.first
-        return self.best()
+        return self._first_tier()
 
     def _shown(self) -> Locator:
         """`best`, waiting for it only when it is not on screen yet: on a page already shown
@@ -834,20 +862,25 @@ class DataTable:
 
     @property
     def locator(self) -> Locator:
+        found = self._pick()
+        if found is None:
+            return self._nothing
+        if found < 0:  # no such table yet: a locator that a caller may still wait for
+            return self.candidates.first
+        return self.candidates.nth(found)
+
+    def _pick(self) -> int | None:
+        """The index of the table a reader means among the candidates; -1 when there is none
+        yet, None when the section's title is followed by none."""
         # One round trip: every step asks for the table again, on a page that may have changed.
         section = (
             containing_any(self.perception.texts.words(self.section_key)).pattern
             if self.section_key
             else None
         )
-        found = self.candidates.evaluate_all(
+        return self.candidates.evaluate_all(
             _PICK_TABLE_JS, [section, loose_any(self.also or ("(?!)",)).pattern]
         )
-        if found is None:
-            return self._nothing
-        if found < 0:  # no such table yet: a locator that a caller may still wait for
-            return self.candidates.first
-        return self.candidates.nth(found)
 
     def wait(self, timeout: float | None = None) -> None:
         self.candidates.first.wait_for(state="visible", timeout=timeout)
@@ -912,23 +945,27 @@ class DataTable:
         page_rows = self.perception.page.locator(ROWS).filter(has_text=pattern)
         return page_rows.filter(has_not=self.perception.page.locator(ROWS).filter(has_text=pattern))
 
-    def click_in_row(self, number: str, key: str) -> None:
-        """Clicks `control_in_row`. When the row's only control is named for the key (the
-        usual case) it is found in one look at the row, not one query per tier, and clicked
-        as found; a row drawn again meanwhile is looked at again through the tiers."""
+    def named_control_in_row(self, number: str, key: str) -> ElementHandle | None:
+        """The row's only control, when a person reads it as the key, found in one look at
+        the table (the usual case), not one query per tier. None when that look cannot tell
+        (no such table or row yet, several controls, a control named otherwise, rows kept
+        in a sibling table): `control_in_row` then decides."""
+        found = self._pick()
+        if found is None or found < 0:
+            return None
         named = containing_any(self.perception.texts.words(key)).pattern
-        row = self.row_with(number).first
-        if row.count():
-            found = row.evaluate_handle(
-                _NAMED_ONLY_CONTROL_JS, {"controls": CLICKABLE, "named": named}
-            ).as_element()
-            if found is not None:
-                try:
-                    found.click()
-                    return
-                except PlaywrightError as error:
-                    if "not attached" not in str(error):
-                        raise
+        handle = self.candidates.nth(found).evaluate_handle(
+            _NAMED_CONTROL_IN_ROW_JS,
+            {"controls": CLICKABLE, "named": named, "number": digits_pattern(number).pattern},
+        )
+        return handle.as_element()
+
+    def click_in_row(self, number: str, key: str) -> None:
+        """Clicks `control_in_row`: the `named_control_in_row` when there is one; a row drawn
+        again meanwhile is looked at again through the tiers."""
+        found = self.named_control_in_row(number, key)
+        if found is not None and click_if_attached(found):
+            return
         self.control_in_row(number, key).click()
 
     def control_in_row(self, number: str, key: str) -> Perceived:

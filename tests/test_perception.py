@@ -89,6 +89,55 @@ def test_icon_only_primefaces_button_is_found_by_its_title(page: Page):
     assert page.title() == f"opened {SIAGEP}"
 
 
+def _row(cells: str) -> str:
+    return f"""<h3>Mes structures</h3><table role="grid">
+    <tr><th>Identifiant structure</th><th>Raison sociale</th><th></th></tr>
+    <tr><td>{cells}</td></tr></table>"""
+
+
+_OPEN = f"""<button type="button" title="Consulter la structure"
+  onclick="document.title='opened {SIAGEP}'">✎</button>"""
+_DELETE = (
+    """<button type="button" title="Supprimer" onclick="document.title='deleted'">✗</button>"""
+)
+
+
+@pytest.mark.parametrize(
+    "markup, one_look",
+    [
+        (NESTED_LAYOUT, True),
+        (_row(f"259 000 966 00020</td><td>SIAGEP</td><td>{_OPEN}"), True),  # digits grouped
+        (_row(f"{SIAGEP}</td><td>SIAGEP</td><td>{_DELETE}{_OPEN}"), False),  # two controls
+        (
+            _row(f"{SIAGEP}</td><td>SIAGEP</td><td>{_OPEN.replace('Consulter la', 'Fiche de la')}"),
+            False,
+        ),
+        (  # rows kept in a sibling table of the header's
+            f"""<div><table role="grid"><thead><tr><th>Identifiant structure</th></tr></thead>
+            </table><table role="grid"><tr><td>{SIAGEP}</td><td>{_OPEN}</td></tr></table></div>""",
+            False,
+        ),
+    ],
+    ids=["nested-layout", "grouped-digits", "two-controls", "named-otherwise", "sibling-table"],
+)
+def test_one_look_finds_the_row_control_only_when_it_can_tell(
+    page: Page, markup: str, one_look: bool
+):
+    """The one-look shortcut of `check` answers only for a row with one control named for
+    the structure; otherwise it leaves the choice to the tiers, which still open it."""
+    page.set_content(markup)
+    activities = ManagerActivitiesPage(page)
+    control = activities.shown_structure_control(SIAGEP)
+    assert (control is not None) is one_look
+    activities.open_structure(SIAGEP, control)
+    assert page.title() == f"opened {SIAGEP}"
+
+
+def test_one_look_does_not_take_a_row_of_another_table(page: Page):
+    page.set_content(NESTED_LAYOUT)
+    assert ManagerActivitiesPage(page).shown_structure_control(OTHER) is None
+
+
 def test_role_less_pager_span_is_a_control(page: Page):
     page.set_content(NESTED_LAYOUT)
     activities = ManagerActivitiesPage(page)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from playwright.sync_api import ElementHandle, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from flows.models import StructureRow
@@ -17,6 +17,7 @@ from flows.perceive import (
     Perceived,
     Perception,
     Target,
+    click_if_attached,
     is_disabled,
 )
 from flows.text import loose
@@ -109,7 +110,16 @@ class ManagerActivitiesPage:
 
         return gone
 
-    def open_structure(self, siret: str) -> None:
+    def shown_structure_control(self, siret: str) -> ElementHandle | None:
+        """The control that opens the structure, when one look at this page finds its row
+        and that row's only control reads as such (see `DataTable.named_control_in_row`)."""
+        return self.structures_table.named_control_in_row(siret, "open_structure")
+
+    def open_structure(self, siret: str, control: ElementHandle | None = None) -> None:
+        """Clicks the structure's control: `control` if it is still on the page, else the one
+        the row shows now."""
+        if control is not None and click_if_attached(control):
+            return
         self.structures_table.click_in_row(siret, "open_structure")
 
     def structure_target(self, siret: str) -> Target | None:
