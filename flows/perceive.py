@@ -160,32 +160,51 @@ _READ_TABLE_FN = """function readTable(table, controls) {
     targets: controls ? data.map(only) : [] };
 }"""
 
-# Runs in the page: which of the candidate tables a reader means. With a section title on the
-# page (its last occurrence: a menu link may carry the same words), the first candidate after
-# it, or none; without one, the candidate whose headers hold most of the expected columns.
-_PICK_TABLE_JS = """(tables, [section, columns]) => {
-  if (!tables.length) return -1;
-  if (tables.length === 1 && !section) return 0;
+# Runs in the page: which table a reader means, as an index among all the page's tables. The
+# candidates are the tables whose own header cells hold the header text, the innermost of
+# nested ones (layout tables around the grid hold it too). With a section title on the page
+# (its last occurrence: a menu link may carry the same words), the first candidate after it,
+# or none (null); without one, the candidate whose headers hold most of the expected columns;
+# -1 when there is no candidate yet. One script, not Playwright filters: `has`/`has_not`
+# nested over every table cost ~50 ms a look on a JSF page of 200 elements.
+_PICK_TABLE_JS = """(all, [cells, header, section, columns, shown]) => {
   const clean = s => (s || '').replace(/[\\s\\u00a0\\u202f]+/g, ' ').trim();
-  if (section) {
-    const re = new RegExp(section, 'i');
-    const titles = Array.from(document.body.querySelectorAll('*'))
-      .filter(e => !tables.some(t => t.contains(e)))
-      .filter(e => e.childElementCount === 0 || Array.from(e.children).every(c =>
-        ['SPAN', 'B', 'STRONG', 'EM', 'I', 'SMALL'].includes(c.tagName)))
-      .filter(e => { const t = clean(e.textContent); return t.length < 40 && re.test(t); })
-      .filter(e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length));
-    if (titles.length) {
-      const title = titles[titles.length - 1];
-      const after = tables.findIndex(t =>
-        title.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
-      return after < 0 ? null : after;
+  const headerRe = new RegExp(header, 'i');
+  const holding = all.filter(t => Array.from(t.querySelectorAll(cells))
+    .some(c => headerRe.test(clean(c.textContent))));
+  const tables = holding.filter(t => !holding.some(o => o !== t && t.contains(o)));
+  const pick = () => {
+    if (!tables.length) return -1;
+    if (tables.length === 1 && !section) return 0;
+    if (section) {
+      const re = new RegExp(section, 'i');
+      const titles = Array.from(document.body.querySelectorAll('*'))
+        .filter(e => !tables.some(t => t.contains(e)))
+        .filter(e => e.childElementCount === 0 || Array.from(e.children).every(c =>
+          ['SPAN', 'B', 'STRONG', 'EM', 'I', 'SMALL'].includes(c.tagName)))
+        .filter(e => { const t = clean(e.textContent); return t.length < 40 && re.test(t); })
+        .filter(e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length));
+      if (titles.length) {
+        const title = titles[titles.length - 1];
+        const after = tables.findIndex(t =>
+          title.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
+        return after < 0 ? null : after;
+      }
     }
+    const re = new RegExp(columns, 'i');
+    const scores = tables.map(t => Array.from(t.querySelectorAll(cells))
+      .filter(h => re.test(clean(h.textContent))).length);
+    return scores.indexOf(Math.max(...scores));
+  };
+  const chosen = pick();
+  if (chosen === null) return null;
+  if (chosen < 0) return -1;
+  const table = tables[chosen];
+  // `shown`: -1 too while the table is not drawn yet.
+  if (shown && !(table.offsetWidth || table.offsetHeight || table.getClientRects().length)) {
+    return -1;
   }
-  const re = new RegExp(columns, 'i');
-  const scores = tables.map(t => Array.from(t.querySelectorAll('th, [role=columnheader],'
-    + ' tr:first-child > td')).filter(h => re.test(clean(h.textContent))).length);
-  return scores.indexOf(Math.max(...scores));
+  return all.indexOf(table);
 }"""
 
 # Runs in the page: the count a pager announces for this table, if any (`(12 ligne(s))`,
@@ -855,7 +874,9 @@ class DataTable:
         )
         holding = page.locator(TABLES).filter(has=header)
         # Layout tables around it hold the header too: keep those with no such table inside.
+        # For waits; a look at the page asks _pick, which finds the same ones faster.
         self.candidates = holding.filter(has_not=holding)
+        self._tables = page.locator(TABLES)
         # Matches nothing: what `locator` is when the page has no such table.
         self._nothing = page.locator(TABLES).filter(has_text=re.compile(r"(?!)"))
         self.description = perception.texts.describe(header_key)
@@ -867,22 +888,28 @@ class DataTable:
             return self._nothing
         if found < 0:  # no such table yet: a locator that a caller may still wait for
             return self.candidates.first
-        return self.candidates.nth(found)
+        return self._tables.nth(found)
 
-    def _pick(self) -> int | None:
-        """The index of the table a reader means among the candidates; -1 when there is none
-        yet, None when the section's title is followed by none."""
+    def _pick(self, *, shown: bool = False) -> int | None:
+        """The index of the table a reader means among the page's tables; -1 when there is
+        none yet (or, with `shown`, it is not drawn yet), None when the section's title is
+        followed by none."""
         # One round trip: every step asks for the table again, on a page that may have changed.
         section = (
             containing_any(self.perception.texts.words(self.section_key)).pattern
             if self.section_key
             else None
         )
-        return self.candidates.evaluate_all(
-            _PICK_TABLE_JS, [section, loose_any(self.also or ("(?!)",)).pattern]
+        header = loose_any(self.perception.texts.words(self.header_key)).pattern
+        also = loose_any(self.also or ("(?!)",)).pattern
+        return self._tables.evaluate_all(
+            _PICK_TABLE_JS, [HEADER_CELLS, header, section, also, shown]
         )
 
     def wait(self, timeout: float | None = None) -> None:
+        found = self._pick(shown=True)
+        if found is not None and found >= 0:  # already on screen: one quick look
+            return
         self.candidates.first.wait_for(state="visible", timeout=timeout)
 
     def what(self) -> str:
@@ -899,10 +926,10 @@ class DataTable:
 
     def read(self) -> tuple[list[str], list[list[str]]]:
         """(header texts, each data row's cell texts), in one round trip to the page."""
-        table = self.locator
-        if not table.count():
+        found = self._pick()
+        if found is None or found < 0:
             return [], []
-        data = table.evaluate(_READ_TABLE_JS, None)
+        data = self._tables.nth(found).evaluate(_READ_TABLE_JS, None)
         return [normalize(h) for h in data["headers"]], [
             [normalize(c) for c in row] for row in data["rows"]
         ]
@@ -954,7 +981,7 @@ class DataTable:
         if found is None or found < 0:
             return None
         named = containing_any(self.perception.texts.words(key)).pattern
-        handle = self.candidates.nth(found).evaluate_handle(
+        handle = self._tables.nth(found).evaluate_handle(
             _NAMED_CONTROL_IN_ROW_JS,
             {"controls": CLICKABLE, "named": named, "number": digits_pattern(number).pattern},
         )
