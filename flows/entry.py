@@ -30,13 +30,17 @@ from flows.session import PortalSession
 
 # Short waits inside a longer deadline, so that two possible outcomes can be watched at once.
 POLL_MS = 250
+# What shows after the password, when it is not a second factor: asked once, then passed on.
+LISTED, HOME = "application list", "Chorus Pro home"
 
 
 def _nothing() -> None:
     return None
 
 
-def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> None:
+def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> str | None:
+    """Returns LISTED or HOME when the password led straight there; None after a second
+    factor (then nobody has looked yet)."""
     texts = session.texts
     login = LoginPage(session.page, texts)
     expecting = T(
@@ -48,17 +52,18 @@ def log_in(session: PortalSession, start_url: str, manager: ManagerLogin) -> Non
         login.open(start_url)
         session.settle()
         login.password.wait()
-        logged_in = submit_login(session, login, manager)
-    if not logged_in:
+        shown = submit_login(session, login, manager)
+    if shown is None:
         pass_second_factor_if_asked(session, manager)
+    return shown
 
 
-def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> bool:
+def submit_login(session: PortalSession, login: LoginPage, manager: ManagerLogin) -> str | None:
     """Types the credentials into the login form on screen (genuine host only) and sends it.
 
-    Returns once the application list, Chorus Pro's home, or a second-factor page shows: True
-    for the first two (no second factor asked). Call it inside the `login` step: the session
-    must not take the login page for an expired one.
+    Returns once the application list (LISTED), Chorus Pro's home (HOME), or a second-factor
+    page (None) shows. Call it inside the `login` step: the session must not take the login
+    page for an expired one.
     """
     session.host_guard(session.url)
     login.fill_identifiant(manager.identifiant)
@@ -75,23 +80,23 @@ def _logged_in(session: PortalSession) -> tuple[ApplicationsPage, ChorusHomePage
     )
 
 
-def _wait_after_login(session: PortalSession, login: LoginPage) -> bool:
-    """True when the application list or Chorus Pro's home shows; False for a second-factor
-    page; raises when the portal refused the login."""
+def _wait_after_login(session: PortalSession, login: LoginPage) -> str | None:
+    """LISTED or HOME as it shows; None for a second-factor page; raises when the portal
+    refused the login."""
     applications, home = _logged_in(session)
     code = SecondFactorPage(session.page, session.texts)
     choice = SecondFactorChoicePage(session.page, session.texts)
-    if applications.is_shown() or home.is_shown():
-        # The usual case, asked first and cheapest first: a look for the choice of factor
-        # (every control tier of three options) costs ten times a look for a title.
-        return True
+    # The usual case, asked first and cheapest first: a look for the choice of factor (every
+    # control tier of three options) costs ten times a look for a title.
+    if shown := _listed_or_home(applications, home):
+        return shown
     applications.title.union.or_(home.menu).or_(code.code.union).or_(choice.shown).or_(
         login.error_message
     ).first.wait_for()
-    if applications.is_shown() or home.is_shown():
-        return True
+    if shown := _listed_or_home(applications, home):
+        return shown
     if code.is_shown() or choice.is_shown() or choice.asks_security_key_only():
-        return False
+        return None
     detail = login.error_text()
     raise LoginRejected(
         T("the portal refused the identifiant or password ({detail})", detail=detail)
@@ -102,6 +107,12 @@ def _wait_after_login(session: PortalSession, login: LoginPage) -> bool:
             "so that the account is not locked"
         ),
     )
+
+
+def _listed_or_home(applications: ApplicationsPage, home: ChorusHomePage) -> str | None:
+    if applications.is_shown():
+        return LISTED
+    return HOME if home.is_shown() else None
 
 
 def pass_second_factor_if_asked(session: PortalSession, manager: ManagerLogin) -> None:
@@ -238,13 +249,15 @@ def pass_second_factor(
             )
 
 
-def open_chorus_pro(session: PortalSession) -> None:
+def open_chorus_pro(session: PortalSession, shown: str | None = None) -> None:
     """From the DGFiP application list to Chorus Pro's home; on Chorus Pro's own login the
-    home is already there."""
+    home is already there. `shown`: what log_in saw, if it did (not looked at again)."""
     applications, home = _logged_in(session)
-    listed = applications.is_shown()  # the title is the cheaper look
-    if not listed and home.is_shown():
+    if shown is None:
+        shown = _listed_or_home(applications, home)  # the title is the cheaper look
+    if shown == HOME:
         return
+    listed = shown == LISTED
     with session.step(
         N_("application list"), T("the link {value}", value=session.texts.describe("chorus_pro"))
     ):
@@ -351,9 +364,9 @@ def enter_chorus_pro(
     on_logged_in: Callable[[], None] = _nothing,
 ) -> str:
     """Logs in, opens Chorus Pro and decides the path; returns the home URL to come back to."""
-    log_in(session, start_url, manager)
+    shown = log_in(session, start_url, manager)
     on_logged_in()
-    open_chorus_pro(session)
+    open_chorus_pro(session, shown)
     choose_path(session)
     return session.url
 

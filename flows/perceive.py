@@ -377,6 +377,22 @@ _READ_WITH_TARGETS_JS = (
     + "; return { ...readTable(table, a.controls), announced: announced(table, a.patterns) }; }"
 )
 
+# Runs in the page: whether `Perception.field` could find anything here at all: some element
+# whose text, `placeholder` or `aria-label` reads as the label (a label, a labelled-by element,
+# the cell before a field), or, for a secret, a password input. Anything in a shadow root, which
+# Playwright's engines see and this walk does not, answers yes: the full look decides.
+_MAY_SHOW_FIELD_JS = """([sources, secret]) => {
+  const patterns = sources.map(s => new RegExp(s, 'i'));
+  const reads = v => !!v && patterns.some(re => re.test(v));
+  if (secret && document.querySelector('input[type=password]')) return true;
+  for (const e of document.querySelectorAll('*')) {
+    if (e.shadowRoot) return true;
+    if (reads(e.getAttribute('placeholder')) || reads(e.getAttribute('aria-label'))) return true;
+    if (e.tagName !== 'SCRIPT' && e.tagName !== 'STYLE' && reads(e.textContent)) return true;
+  }
+  return false;
+}"""
+
 # Runs in the page: what a person would see there, for candidates.txt and `doctor`. Input
 # values are never read: they may hold a password.
 _INVENTORY_JS = """(root) => {
@@ -752,6 +768,16 @@ class Perception:
             # The masked field is what a person recognises a password field by.
             tiers.append(self.page.locator("input[type=password]"))
         return Perceived([tier.filter(visible=True) for tier in tiers], self.texts.describe(key))
+
+    def field_may_show(self, key: str, *, secret: bool = False, exact: bool = True) -> bool:
+        """False only when `field` (same arguments) cannot find anything on the page as it is
+        now: one quick script, for a question asked after every navigation (is this the
+        login page?) on pages that almost never are."""
+        sources = [
+            (loose_any(group) if exact else containing_any(group)).pattern
+            for group in self._groups(key, None)
+        ]
+        return bool(self.page.evaluate(_MAY_SHOW_FIELD_JS, [sources, secret]))
 
     def value_after(self, label: Perceived, words: Iterable[str]) -> str | None:
         """The value a person reads after a label: `Label : value`, or the next element.

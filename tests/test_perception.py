@@ -305,6 +305,50 @@ def test_a_field_by_its_label_however_attached(page: Page, markup: str):
     assert page.locator("input").input_value() == "123456"
 
 
+@pytest.mark.parametrize(
+    "markup, login",
+    [
+        ('<label for="p">Mot de passe</label><input id="p" type="text">', True),
+        ("<label>Mot\u00a0de passe : <input type=text></label>", True),
+        ('<span id="l">Mot de passe</span><input aria-labelledby="l">', True),
+        ('<input aria-label="Mot de passe">', True),
+        ('<input placeholder="Mot de passe">', True),
+        ("<table><tr><td>Mot de passe :</td><td><input></td></tr></table>", True),
+        ('<input type="password" name="secret">', True),
+        (
+            "<div id=h></div><script>h.attachShadow({mode: 'open'}).innerHTML ="
+            " '<label>Mot de passe <input></label>'</script>",
+            True,
+        ),
+        # The structure page says the words in sentences, and shows no field for them.
+        (
+            "<p>Expiration du mot de passe de l'utilisateur technique : 01/01/2027</p>"
+            "<button>Réinitialiser le mot de passe (utilisateur technique)</button>",
+            False,
+        ),
+    ],
+    ids=[
+        "label-for",
+        "wrapping-label",
+        "labelledby",
+        "aria-label",
+        "placeholder",
+        "cell-before",
+        "password-input",
+        "shadow-root",
+        "structure-page",
+    ],
+)
+def test_the_quick_look_for_a_login_page_never_misses_one(page: Page, markup: str, login: bool):
+    """settle() asks for the login page after every navigation through a quick script first:
+    it must answer yes wherever the full look finds the password field."""
+    page.set_content(markup)
+    full_look = Perception(page).field("login_password", secret=True).present()
+    assert full_look is login
+    assert Perception(page).field_may_show("login_password", secret=True) is login
+    assert LoginPage(page).is_shown() is login
+
+
 def test_structure_lines_in_layout_cells_with_typographic_apostrophes(page: Page):
     page.set_content(
         """<table><tr><td>Utilisateurs rattachés à la structure</td></tr>

@@ -19,7 +19,7 @@ ERROR_WORDS = re.compile(
 class LoginPage:
     def __init__(self, page: Page, texts: Texts = DEFAULT_TEXTS) -> None:
         self.page = page
-        see = Perception(page, texts)
+        see = self.see = Perception(page, texts)
         self.identifiant = see.field("login_identifiant")
         self.password = see.field("login_password", secret=True)
         self.connect = see.control("login_submit")
@@ -29,7 +29,8 @@ class LoginPage:
         self.page.goto(url)
 
     def is_shown(self) -> bool:
-        return self.password.present()
+        # Asked after every navigation: a quick script rules out most pages first.
+        return self.see.field_may_show("login_password", secret=True) and self.password.present()
 
     def fill_identifiant(self, identifiant: str) -> None:
         self.identifiant.fill(identifiant)
