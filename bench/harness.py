@@ -822,7 +822,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="1 run each, 2 structures, no delay, few assets"
     )
-    parser.add_argument("--check-runs", type=int, help="runs of check per side (default 5)")
+    parser.add_argument("--check-runs", type=int, help="runs of check per side (default 9)")
     parser.add_argument("--status-runs", type=int, help="runs of each status side (default 1)")
     parser.add_argument("--help-runs", type=int, help="runs of --help (default 10)")
     parser.add_argument("--counts", help="structure counts for status (default 50,200)")
@@ -849,7 +849,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.check_runs = args.check_runs or (1 if quick else 5)
+    args.check_runs = args.check_runs or (1 if quick else 9)
     args.status_runs = args.status_runs or 1
     args.help_runs = args.help_runs or (3 if quick else 10)
     args.counts = _ints(args.counts or ("2" if quick else "50,200"))

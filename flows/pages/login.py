@@ -26,7 +26,8 @@ class LoginPage:
         self.error_message = see.alert().or_(see.words(ERROR_WORDS)).first
 
     def open(self, url: str) -> None:
-        self.page.goto(url)
+        # Parsed is enough: the fields are waited for, and images and fonts are not loaded.
+        self.page.goto(url, wait_until="domcontentloaded")
 
     def is_shown(self) -> bool:
         # Asked after every navigation: a quick script rules out most pages first.
