@@ -21,7 +21,7 @@ from docs/perception.md (how PrimeFaces and Playwright really behave):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -575,13 +575,25 @@ class Perceived:
         return self.best()
 
     def click(self) -> None:
-        self._shown().click()
+        self._act(lambda target: target.click())
 
     def is_disabled(self) -> bool:
         return is_disabled(self.best())
 
     def fill(self, value: str) -> None:
-        self._shown().fill(value)
+        self._act(lambda target: target.fill(value))
+
+    def _act(self, act: Callable[[Locator], None]) -> None:
+        """On the one element the tiers find (the usual case) in one round trip: the union in
+        Playwright's strict mode acts when exactly one element matches, waiting for one if
+        none does yet. When several match, the tiers decide which (exact names first)."""
+        try:
+            act(self.union)
+            return
+        except PlaywrightError as error:
+            if "strict mode violation" not in str(error):
+                raise
+        act(self._shown())
 
     def value(self) -> str:
         return self.best().input_value()

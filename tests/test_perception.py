@@ -416,6 +416,19 @@ def test_new_password_in_jsf_layouts(page: Page, markup: str):
     assert NewPasswordScreen(page).read_password() == "aB3$dE6&gH9"
 
 
+def test_when_several_controls_match_the_exact_name_is_clicked(page: Page):
+    """An action goes to the union's one match in one round trip; two matches (here an exact
+    name, and a longer one holding the words, first in the page) go back to the tiers."""
+    page.set_content(
+        """<a href="#" onclick="document.title='loose'">Connexion impossible ?</a>
+        <button type="button" onclick="document.title='exact'">Connexion</button>"""
+    )
+    login = LoginPage(page)
+    assert login.connect.union.count() == 2
+    login.submit()
+    assert page.title() == "exact"
+
+
 def test_texts_override_comes_before_the_documented_text(page: Page):
     page.set_content(
         """<button type="button" onclick="document.title='new'">Régénérer le secret API</button>
