@@ -565,15 +565,6 @@ class Perceived:
             return union.first
         return self._first_tier()
 
-    def _shown(self) -> Locator:
-        """`best`, waiting for it only when it is not on screen yet: on a page already shown
-        (the usual case) that saves a round trip per action."""
-        found = self.found()
-        if found is not None:
-            return found
-        self.wait()
-        return self.best()
-
     def click(self) -> None:
         self._act(lambda target: target.click())
 
@@ -593,7 +584,7 @@ class Perceived:
         except PlaywrightError as error:
             if "strict mode violation" not in str(error):
                 raise
-        act(self._shown())
+        act(self._first_tier())  # several are on screen: no need to count or wait again
 
     def value(self) -> str:
         return self.best().input_value()
